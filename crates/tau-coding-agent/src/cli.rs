@@ -1,0 +1,129 @@
+//! Command-line flags. Names follow the operations runbook exactly; every flag can also come from
+//! the environment as `TAU_<FLAG_IN_UPPER_SNAKE>`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Parser, ValueEnum};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the contract runner finished, but a case broke its fixture expectation
+  2  usage, input or environment error (bad flag, invalid fixture, unreadable state, locked state dir)
+  3  --deployment-status-require-pass was given and the rollout gate holds";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tau",
+    version,
+    about = "Prove a deployment is safe before you promote it.",
+    after_help = EXIT_CODES,
+    group(ArgGroup::new("mode").multiple(false).args([
+        "deployment_contract_runner",
+        "transport_health_inspect",
+        "deployment_status_inspect",
+    ])),
+)]
+pub struct Cli {
+    /// Replay the fixture's deployment cases and record the results in the state dir.
+    #[arg(long, env = "TAU_DEPLOYMENT_CONTRACT_RUNNER", help_heading = "Modes")]
+    pub deployment_contract_runner: bool,
+
+    /// Print the health snapshot of a transport's state dir.
+    #[arg(
+        long,
+        value_name = "TRANSPORT",
+        env = "TAU_TRANSPORT_HEALTH_INSPECT",
+        help_heading = "Modes"
+    )]
+    pub transport_health_inspect: Option<Transport>,
+
+    /// Print the deployment status report and its rollout gate.
+    #[arg(long, env = "TAU_DEPLOYMENT_STATUS_INSPECT", help_heading = "Modes")]
+    pub deployment_status_inspect: bool,
+
+    /// Fixture to replay (required with --deployment-contract-runner).
+    #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_FIXTURE")]
+    pub deployment_fixture: Option<PathBuf>,
+
+    /// State dir shared by every deployment command.
+    #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_STATE_DIR", default_value = tau_deployment::DEFAULT_STATE_DIR)]
+    pub deployment_state_dir: PathBuf,
+
+    /// Cases evaluated per run; the rest stay pending for the next run.
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_QUEUE_LIMIT", default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..), help_heading = "Runner")]
+    pub deployment_queue_limit: u64,
+
+    /// How many processed case keys state.json remembers (most recent kept).
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_PROCESSED_CASE_CAP", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..), help_heading = "Runner")]
+    pub deployment_processed_case_cap: u64,
+
+    /// Total attempts per case per run when the backend answers with a retryable failure.
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_RETRY_MAX_ATTEMPTS", default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..), help_heading = "Runner")]
+    pub deployment_retry_max_attempts: u32,
+
+    /// Delay before the first retry; doubles for each later retry, capped at 30 s.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "TAU_DEPLOYMENT_RETRY_BASE_DELAY_MS",
+        default_value_t = 0,
+        help_heading = "Runner"
+    )]
+    pub deployment_retry_base_delay_ms: u64,
+
+    /// Rotate runtime-events.jsonl once it reaches this size.
+    #[arg(long, value_name = "BYTES", env = "TAU_DEPLOYMENT_EVENTS_MAX_BYTES", default_value_t = 10 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1..), help_heading = "Runner")]
+    pub deployment_events_max_bytes: u64,
+
+    /// Rotated events files kept (runtime-events.jsonl.1 is the newest).
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_EVENTS_MAX_FILES", default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..), help_heading = "Runner")]
+    pub deployment_events_max_files: u32,
+
+    /// Fail at once instead of waiting when another tau process holds the state dir.
+    #[arg(long, env = "TAU_DEPLOYMENT_LOCK_NO_WAIT", help_heading = "Runner")]
+    pub deployment_lock_no_wait: bool,
+
+    /// Print the transport health snapshot as JSON.
+    #[arg(long, env = "TAU_TRANSPORT_HEALTH_JSON", help_heading = "Output")]
+    pub transport_health_json: bool,
+
+    /// Print the status report as JSON.
+    #[arg(long, env = "TAU_DEPLOYMENT_STATUS_JSON", help_heading = "Output")]
+    pub deployment_status_json: bool,
+
+    /// JSON output for whichever command runs.
+    #[arg(long, env = "TAU_JSON", help_heading = "Output")]
+    pub json: bool,
+
+    /// Hold the gate with state_stale when the last run is older than this.
+    #[arg(long, value_name = "MS", env = "TAU_DEPLOYMENT_STATUS_MAX_AGE_MS",
+        value_parser = clap::value_parser!(u64).range(1..), help_heading = "Status")]
+    pub deployment_status_max_age_ms: Option<u64>,
+
+    /// Exit 3 when the rollout gate holds, so CI can gate on the exit status alone.
+    #[arg(
+        long,
+        env = "TAU_DEPLOYMENT_STATUS_REQUIRE_PASS",
+        help_heading = "Status"
+    )]
+    pub deployment_status_require_pass: bool,
+}
+
+/// Transports whose health can be inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    Deployment,
+}
+
+impl Cli {
+    /// JSON output was asked for, by the mode's own flag or by --json.
+    pub fn wants_json(&self, mode_flag: bool) -> bool {
+        self.json || mode_flag
+    }
+}

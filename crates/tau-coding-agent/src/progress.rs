@@ -1,0 +1,73 @@
+//! Terminal feedback for long runs, and the crash-test hook.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use tau_deployment::hooks::{Hooks, Phase};
+
+/// Draws a progress bar on stderr once a run has taken a second, and only on a terminal.
+pub struct CliHooks {
+    started: Instant,
+    tty: bool,
+    drawn_at: Option<Instant>,
+    abort_at: Option<String>,
+}
+
+/// Environment variable naming a commit phase at which the process aborts (crash tests only).
+pub const ABORT_AT_ENV: &str = "TAU_TEST_ABORT_AT_PHASE";
+
+impl CliHooks {
+    pub fn new() -> Self {
+        CliHooks {
+            started: Instant::now(),
+            tty: std::io::stderr().is_terminal(),
+            drawn_at: None,
+            abort_at: std::env::var(ABORT_AT_ENV).ok(),
+        }
+    }
+
+    /// Clears the bar so the summary lines start on a clean line.
+    pub fn finish(&mut self) {
+        if self.drawn_at.is_some() {
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+impl Hooks for CliHooks {
+    fn progress(&mut self, done: usize, total: usize) {
+        if !self.tty || self.started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let due = self
+            .drawn_at
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
+        if !due && done != total {
+            return;
+        }
+        self.drawn_at = Some(Instant::now());
+        let width = 30;
+        let filled = if total == 0 {
+            width
+        } else {
+            done * width / total
+        };
+        eprint!(
+            "\r[{}{}] {done}/{total} cases",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
+        let _ = std::io::stderr().flush();
+    }
+
+    fn waiting_for_lock(&mut self, holder: &str) {
+        eprintln!("waiting for the state dir lock (held by {holder}); pass --deployment-lock-no-wait to fail instead");
+    }
+
+    fn reached(&mut self, phase: Phase) {
+        if self.abort_at.as_deref() == Some(phase.as_str()) {
+            std::process::abort();
+        }
+    }
+}

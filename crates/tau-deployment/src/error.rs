@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+
+use crate::fixture::Problem;
+
+/// Everything the deployment library can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("fixture {} is invalid ({} problem{}):\n{}", path.display(), problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    FixtureInvalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+    #[error(
+        "state file {} does not parse ({message}); it was left untouched. Move it aside to start \
+         from empty state, for example: mv {} {}.corrupt",
+        path.display(), path.display(), path.display()
+    )]
+    StateCorrupt { path: PathBuf, message: String },
+    #[error(
+        "state file {} has schema_version {found}; this build reads schema_version {expected}",
+        path.display()
+    )]
+    StateVersion {
+        path: PathBuf,
+        found: u64,
+        expected: u32,
+    },
+    #[error("{name} must be at least 1")]
+    ZeroLimit { name: &'static str },
+    #[error(transparent)]
+    Durable(#[from] tau_durable::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

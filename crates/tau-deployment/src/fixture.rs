@@ -1,0 +1,489 @@
+//! Fixture schema v1: the deployment cases a contract run replays.
+//!
+//! Parsing has two speeds. A well-formed fixture is deserialized straight into typed cases, which is
+//! what keeps a 100,000-case run inside its budget. Only when that fails do we re-read the document
+//! loosely, case by case, so the error can list *every* problem with its case and field instead of
+//! the first one serde tripped over.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::driver::{ErrorCode, Outcome};
+use crate::sym::{self, Sym};
+use crate::Error;
+
+/// The only fixture schema this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A parsed, validated fixture.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    pub schema_version: u32,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub cases: Vec<Case>,
+}
+
+/// One deployment case.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    #[serde(default = "schema_v1")]
+    pub schema_version: u32,
+    #[serde(deserialize_with = "sym::unique")]
+    pub case_id: Sym,
+    pub deploy_target: Sym,
+    pub runtime_profile: Sym,
+    pub blueprint_id: Sym,
+    pub environment: Sym,
+    pub region: Sym,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_image: Option<Sym>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_module: Option<Sym>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_manifest: Option<Sym>,
+    #[serde(default = "one_replica")]
+    pub replicas: u16,
+    #[serde(default)]
+    pub simulate_retryable_failure: SimulatedFailure,
+    pub expected: Expectation,
+}
+
+/// What the fixture says the case must produce.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub outcome: Outcome,
+    pub status_code: u16,
+    #[serde(default)]
+    pub error_code: Sym,
+    #[serde(default)]
+    pub response_body: ExpectedBody,
+}
+
+/// The part of the response body a case pins down: every key must be present and equal; the
+/// response may carry more. Kept as a short list because fixtures name one to three keys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpectedBody(pub Vec<(String, Value)>);
+
+impl Serialize for ExpectedBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectedBody {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExpectedBody;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExpectedBody, A::Error> {
+                let mut pairs: Vec<(String, Value)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    if pairs.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!("duplicate key {key:?}")));
+                    }
+                    pairs.push((key, value));
+                }
+                Ok(ExpectedBody(pairs))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// How many attempts of a case the contract evaluator fails with a retryable error.
+///
+/// Fixtures say `true` (every attempt), `false`, or a count `N` (the first N attempts of each run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimulatedFailure {
+    #[default]
+    Never,
+    Always,
+    FirstAttempts(u32),
+}
+
+impl SimulatedFailure {
+    /// Whether attempt number `attempt` (1-based) fails.
+    pub fn fails(self, attempt: u32) -> bool {
+        match self {
+            SimulatedFailure::Never => false,
+            SimulatedFailure::Always => true,
+            SimulatedFailure::FirstAttempts(n) => attempt <= n,
+        }
+    }
+}
+
+impl Serialize for SimulatedFailure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SimulatedFailure::Never => s.serialize_bool(false),
+            SimulatedFailure::Always => s.serialize_bool(true),
+            SimulatedFailure::FirstAttempts(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SimulatedFailure {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SimulatedFailure;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a boolean or a number of failing attempts")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(if v {
+                    SimulatedFailure::Always
+                } else {
+                    SimulatedFailure::Never
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                match u32::try_from(v) {
+                    Ok(0) => Ok(SimulatedFailure::Never),
+                    Ok(n) => Ok(SimulatedFailure::FirstAttempts(n)),
+                    Err(_) => Err(E::custom(format!("{v} failing attempts is too many"))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(
+                        "the number of failing attempts cannot be negative",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn schema_v1() -> u32 {
+    SCHEMA_VERSION
+}
+
+fn one_replica() -> u16 {
+    1
+}
+
+/// One thing wrong with a fixture, located as precisely as the document allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Index in `cases`, when the problem is inside a case.
+    pub case_index: Option<usize>,
+    pub case_id: Option<String>,
+    /// Dotted path of the offending field (`expected.status_code`), or empty for the document.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match (self.case_index, &self.case_id) {
+            (Some(i), Some(id)) => write!(f, "cases[{i}] (case_id {id:?})")?,
+            (Some(i), None) => write!(f, "cases[{i}]")?,
+            _ => f.write_str("fixture")?,
+        }
+        if !self.field.is_empty() {
+            write!(f, ": field `{}`", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl Fixture {
+    /// Reads and validates the fixture at `path`.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            op: "read fixture",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&bytes).map_err(|problems| Error::FixtureInvalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+
+    /// Parses and validates fixture bytes, returning every problem found.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Vec<Problem>> {
+        match sym::scope(|| serde_json::from_slice::<Fixture>(bytes)) {
+            Ok(fixture) => {
+                let problems = fixture.problems();
+                if problems.is_empty() {
+                    Ok(fixture)
+                } else {
+                    Err(problems)
+                }
+            }
+            Err(strict) => {
+                let mut problems = loose_problems(bytes);
+                if problems.is_empty() {
+                    problems.push(Problem {
+                        case_index: None,
+                        case_id: None,
+                        field: String::new(),
+                        message: strict.to_string(),
+                    });
+                }
+                Err(problems)
+            }
+        }
+    }
+
+    /// Semantic checks that types alone cannot express.
+    fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut doc = |field: &str, message: String| {
+            problems.push(Problem {
+                case_index: None,
+                case_id: None,
+                field: field.to_string(),
+                message,
+            })
+        };
+        if self.schema_version != SCHEMA_VERSION {
+            doc(
+                "schema_version",
+                format!(
+                    "expected {SCHEMA_VERSION}, found {}; this build reads schema v{SCHEMA_VERSION} only",
+                    self.schema_version
+                ),
+            );
+        }
+        if self.name.trim().is_empty() {
+            doc("name", "must not be empty".into());
+        }
+        if self.cases.is_empty() {
+            doc("cases", "must hold at least one case".into());
+        }
+        let mut seen = HashSet::with_capacity(self.cases.len());
+        for (index, case) in self.cases.iter().enumerate() {
+            let mut first_seen = true;
+            // Compared trimmed, as the dedupe key compares them.
+            if !seen.insert(case.case_id.trim()) {
+                first_seen = false;
+            }
+            case.problems(index, first_seen, &mut problems);
+        }
+        problems
+    }
+}
+
+impl Case {
+    fn problems(&self, index: usize, unique_id: bool, out: &mut Vec<Problem>) {
+        let mut push = |field: &str, message: String| {
+            out.push(Problem {
+                case_index: Some(index),
+                case_id: Some(self.case_id.to_string()).filter(|id| !id.trim().is_empty()),
+                field: field.to_string(),
+                message,
+            })
+        };
+        if self.schema_version != SCHEMA_VERSION {
+            push(
+                "schema_version",
+                format!("expected {SCHEMA_VERSION}, found {}", self.schema_version),
+            );
+        }
+        for (field, value) in [
+            ("case_id", &self.case_id),
+            ("deploy_target", &self.deploy_target),
+            ("runtime_profile", &self.runtime_profile),
+            ("blueprint_id", &self.blueprint_id),
+            ("environment", &self.environment),
+            ("region", &self.region),
+        ] {
+            if value.trim().is_empty() {
+                push(field, "must not be empty".into());
+            }
+        }
+        if !unique_id {
+            push(
+                "case_id",
+                "duplicates an earlier case; case_ids must be unique".into(),
+            );
+        }
+        if let Err(why) = crate::blueprint::check_id(&self.blueprint_id) {
+            if !self.blueprint_id.trim().is_empty() {
+                push("blueprint_id", why);
+            }
+        }
+        for (field, value) in [
+            ("container_image", &self.container_image),
+            ("wasm_module", &self.wasm_module),
+            ("wasm_manifest", &self.wasm_manifest),
+        ] {
+            if value.as_deref().is_some_and(|v: &str| v.trim().is_empty()) {
+                push(
+                    field,
+                    "must not be empty when present; omit it instead".into(),
+                );
+            }
+        }
+        if self.replicas == 0 {
+            push("replicas", "must be at least 1".into());
+        }
+        let expected = &self.expected;
+        if !(100..=599).contains(&expected.status_code) {
+            push(
+                "expected.status_code",
+                format!(
+                    "expected an HTTP status from 100 to 599, found {}",
+                    expected.status_code
+                ),
+            );
+        }
+        match (expected.outcome, expected.error_code.is_empty()) {
+            (Outcome::Success, false) => push(
+                "expected.error_code",
+                "must be empty when the outcome is success".into(),
+            ),
+            (Outcome::Success, true) => {}
+            (_, true) => push(
+                "expected.error_code",
+                format!(
+                    "must name the error for outcome {}",
+                    expected.outcome.as_str()
+                ),
+            ),
+            (_, false) => {
+                if ErrorCode::parse(&expected.error_code).is_none() {
+                    push(
+                        "expected.error_code",
+                        format!(
+                            "unknown error code {:?}; expected one of {}",
+                            expected.error_code,
+                            ErrorCode::ALL.map(ErrorCode::as_str).join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Slow path: find every problem in a document that did not deserialize.
+fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
+    let doc_problem = |field: &str, message: String| Problem {
+        case_index: None,
+        case_id: None,
+        field: field.to_string(),
+        message,
+    };
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(e) => return vec![doc_problem("", format!("not valid JSON: {e}"))],
+    };
+    let Value::Object(mut top) = value else {
+        return vec![doc_problem(
+            "",
+            "expected a JSON object at the top level".into(),
+        )];
+    };
+    let mut problems = Vec::new();
+    let cases = top.remove("cases");
+    // Check the top level with a placeholder case list so only its own fields are judged.
+    top.insert("cases".into(), Value::Array(Vec::new()));
+    match serde_path_to_error::deserialize::<_, Fixture>(Value::Object(top)) {
+        Ok(fixture) => problems.extend(
+            fixture
+                .problems()
+                .into_iter()
+                .filter(|p| p.field != "cases"),
+        ),
+        Err(e) => {
+            let message = e.inner().to_string();
+            let path = e.path().to_string();
+            let field = if path != "." {
+                path
+            } else {
+                missing_field(&message).unwrap_or_default()
+            };
+            problems.push(doc_problem(&field, message));
+        }
+    }
+    let cases = match cases {
+        None => {
+            problems.push(doc_problem(
+                "cases",
+                "missing; expected an array of cases".into(),
+            ));
+            return problems;
+        }
+        Some(Value::Array(cases)) => cases,
+        Some(_) => {
+            problems.push(doc_problem("cases", "expected an array of cases".into()));
+            return problems;
+        }
+    };
+    if cases.is_empty() {
+        problems.push(doc_problem("cases", "must hold at least one case".into()));
+    }
+    let mut seen = HashSet::new();
+    for (index, raw) in cases.into_iter().enumerate() {
+        let case_id = raw
+            .get("case_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.trim().is_empty())
+            .map(str::to_string);
+        match serde_path_to_error::deserialize::<_, Case>(raw) {
+            Ok(case) => {
+                let unique = seen.insert(case.case_id.trim().to_string());
+                case.problems(index, unique, &mut problems);
+            }
+            Err(e) => {
+                let duplicate = case_id
+                    .as_ref()
+                    .is_some_and(|id| !seen.insert(id.trim().to_string()));
+                let message = e.inner().to_string();
+                let path = e.path().to_string();
+                let field = if path != "." {
+                    path
+                } else {
+                    missing_field(&message).unwrap_or_default()
+                };
+                problems.push(Problem {
+                    case_index: Some(index),
+                    case_id: case_id.clone(),
+                    field,
+                    message,
+                });
+                if duplicate {
+                    problems.push(Problem {
+                        case_index: Some(index),
+                        case_id,
+                        field: "case_id".into(),
+                        message: "duplicates an earlier case; case_ids must be unique".into(),
+                    });
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// serde reports a missing field on its parent object; pull the field's name out of the message.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+#[cfg(test)]
+#[path = "fixture_tests.rs"]
+mod tests;

@@ -1,0 +1,175 @@
+use super::*;
+use proptest::prelude::*;
+
+const PASS: &[u8] = include_bytes!("../../../testdata/deployment-contract/rollout-pass.json");
+const INVALID: &[u8] = include_bytes!("../../../testdata/deployment-contract/invalid-schema.json");
+
+fn case_json(extra: &str) -> String {
+    format!(
+        r#"{{"schema_version":1,"name":"t","cases":[{{"case_id":"a","deploy_target":"container",
+        "runtime_profile":"native","blueprint_id":"bp","environment":"staging","region":"r",
+        "container_image":"img","expected":{{"outcome":"success","status_code":202}}{extra}}}]}}"#
+    )
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    Fixture::parse(text.as_bytes()).unwrap_err()
+}
+
+#[test]
+fn runbook_fixture_parses_with_defaults() {
+    let fixture = Fixture::parse(PASS).unwrap();
+    assert_eq!(fixture.cases.len(), 4);
+    let wasm = &fixture.cases[2];
+    assert_eq!(wasm.replicas, 1, "replicas defaults to 1");
+    assert_eq!(wasm.simulate_retryable_failure, SimulatedFailure::Never);
+    assert_eq!(wasm.schema_version, 1);
+}
+
+#[test]
+fn simulated_failure_accepts_a_bool_or_a_count() {
+    let parse = |v: &str| {
+        Fixture::parse(case_json(&format!(r#","simulate_retryable_failure":{v}"#)).as_bytes())
+            .map(|f| f.cases[0].simulate_retryable_failure)
+    };
+    assert_eq!(parse("true").unwrap(), SimulatedFailure::Always);
+    assert_eq!(parse("false").unwrap(), SimulatedFailure::Never);
+    assert_eq!(parse("2").unwrap(), SimulatedFailure::FirstAttempts(2));
+    assert_eq!(parse("0").unwrap(), SimulatedFailure::Never);
+    let err = parse("-1").unwrap_err();
+    assert_eq!(err[0].field, "simulate_retryable_failure");
+    assert!(err[0].message.contains("negative"), "{:?}", err);
+}
+
+#[test]
+fn count_fails_only_the_first_attempts() {
+    let two = SimulatedFailure::FirstAttempts(2);
+    assert!(two.fails(1) && two.fails(2) && !two.fails(3));
+}
+
+#[test]
+fn every_problem_is_listed_with_case_and_field() {
+    let problems = Fixture::parse(INVALID).unwrap_err();
+    let located: Vec<(Option<usize>, &str)> = problems
+        .iter()
+        .map(|p| (p.case_index, p.field.as_str()))
+        .collect();
+    for expected in [
+        (None, "schema_version"),
+        (None, "name"),
+        (Some(0), "region"),
+        (Some(1), "replicas"),
+        (Some(2), "replicas"),
+        (Some(3), "expected.outcome"),
+        (Some(3), "case_id"),
+    ] {
+        assert!(
+            located.contains(&expected),
+            "{expected:?} missing from {located:?}"
+        );
+    }
+    let text = problems[2].to_string();
+    assert!(
+        text.starts_with("cases[0] (case_id \"missing-region\")"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_fields_are_named() {
+    let p = problems(&case_json(r#","replica":2"#));
+    assert_eq!(p[0].field, "replica");
+    assert!(p[0].message.contains("unknown field"), "{p:?}");
+}
+
+#[test]
+fn case_ids_that_differ_only_by_spaces_are_duplicates() {
+    let text = case_json("").replace(
+        "}]}",
+        r#"},{"case_id":" a ","deploy_target":"container","runtime_profile":"native","blueprint_id":"bp",
+        "environment":"staging","region":"r","expected":{"outcome":"success","status_code":202}}]}"#,
+    );
+    let p = problems(&text);
+    assert!(
+        p.iter()
+            .any(|p| p.case_index == Some(1) && p.field == "case_id"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn path_like_blueprint_ids_are_refused() {
+    let p = problems(&case_json("").replace("\"bp\"", "\"../etc\""));
+    assert_eq!(p[0].field, "blueprint_id");
+}
+
+#[test]
+fn expectations_must_be_coherent() {
+    let p = problems(&case_json("").replace(
+        r#""status_code":202}"#,
+        r#""status_code":202,"error_code":"deployment_missing_artifact"}"#,
+    ));
+    assert_eq!(p[0].field, "expected.error_code");
+    let p = problems(&case_json("").replace(
+        r#""outcome":"success","status_code":202"#,
+        r#""outcome":"malformed_input","status_code":400"#,
+    ));
+    assert!(p[0].message.contains("must name the error"), "{p:?}");
+}
+
+#[test]
+fn empty_case_list_is_refused() {
+    let p = problems(r#"{"schema_version":1,"name":"t","cases":[]}"#);
+    assert_eq!(p[0].field, "cases");
+}
+
+#[test]
+fn broken_json_reports_line_and_column() {
+    let p = problems("{\"schema_version\": 1,\n \"name\": ");
+    assert!(p[0].message.contains("line 2"), "{p:?}");
+}
+
+#[test]
+fn load_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, b"[]").unwrap();
+    let err = Fixture::load(&path).unwrap_err().to_string();
+    assert!(err.contains("bad.json"), "{err}");
+    let err = Fixture::load(&dir.path().join("missing.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.json"), "{err}");
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Fixture::parse(&bytes);
+    }
+
+    /// Breaking one field of a valid case (wrong type or removal) is reported on that field.
+    #[test]
+    fn a_broken_field_is_named(
+        field in prop::sample::select(vec![
+            "case_id", "deploy_target", "runtime_profile", "blueprint_id", "environment", "region",
+        ]),
+        remove in any::<bool>(),
+    ) {
+        let mut value: serde_json::Value = serde_json::from_str(&case_json("")).unwrap();
+        let case = value["cases"][0].as_object_mut().unwrap();
+        if remove {
+            case.remove(field);
+        } else {
+            case.insert(field.to_string(), serde_json::json!(17));
+        }
+        let problems = Fixture::parse(value.to_string().as_bytes()).unwrap_err();
+        prop_assert!(problems.iter().any(|p| p.field == field), "{:?}", problems);
+    }
+
+    /// Any JSON document at all: a clear refusal or a fixture, never a panic.
+    #[test]
+    fn arbitrary_json_never_panics(text in "[\\[\\]{}\":,a-z0-9 ]{0,200}") {
+        let _ = Fixture::parse(text.as_bytes());
+    }
+}

@@ -1,0 +1,44 @@
+//! The deployment contract runtime behind `tau --deployment-contract-runner` and the inspect
+//! commands.
+//!
+//! Data flow of a run, one module per step:
+//!
+//! ```text
+//! fixture.json ──fixture──▶ cases ──cycle (driver, retries)──▶ results ──runner──▶ state dir
+//!                                                                         │  state.json
+//!                                                                         │  runtime-events.jsonl (events)
+//!                                                                         └  channel-store/deployment/<blueprint>/ (channel)
+//! state dir ──status / health──▶ rollout gate (pass | hold)
+//! ```
+//!
+//! [`driver::Driver`] is the seam a real deployment backend plugs into; everything durable goes
+//! through `tau-durable`. The library never prints and never exits: the CLI formats what it returns.
+
+pub mod blueprint;
+pub mod channel;
+pub mod cycle;
+pub mod driver;
+mod error;
+pub mod events;
+pub mod fixture;
+pub mod health;
+pub mod hooks;
+pub mod runner;
+pub mod state;
+pub mod status;
+pub mod sym;
+
+pub use error::{Error, Result};
+
+/// The state file name inside a state dir.
+pub const STATE_FILE: &str = "state.json";
+
+/// The default state dir, relative to the working directory.
+pub const DEFAULT_STATE_DIR: &str = ".tau/deployment";
+
+/// Milliseconds since the Unix epoch; the only clock the library reads.
+pub fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

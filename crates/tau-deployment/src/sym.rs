@@ -1,0 +1,172 @@
+//! Shared immutable strings for the fields that repeat across cases.
+//!
+//! A million-case fixture names a few targets, profiles, environments, regions, blueprints and
+//! images over and over. Holding each as its own `String` costs a heap allocation per field per
+//! case and dominated both time and memory of large runs. [`Sym`] is an `Arc<str>`; while a parse
+//! runs inside [`scope`], equal strings share one allocation.
+
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet as HashSet;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An immutable, cheaply cloned string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Sym(Arc<str>);
+
+thread_local! {
+    static TABLE: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with interning on for this thread; the table is dropped afterwards, so its memory is
+/// bounded by the distinct strings of one parse.
+pub fn scope<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<HashSet<Arc<str>>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            TABLE.with(|t| *t.borrow_mut() = self.0.take());
+        }
+    }
+    let previous = TABLE.with(|t| t.borrow_mut().replace(HashSet::default()));
+    let _reset = Reset(previous);
+    f()
+}
+
+impl Sym {
+    /// Makes a `Sym`, sharing an equal string already seen in the current [`scope`].
+    pub fn new(text: &str) -> Self {
+        TABLE.with(|t| match t.borrow_mut().as_mut() {
+            Some(table) => match table.get(text) {
+                Some(shared) => Sym(shared.clone()),
+                None => {
+                    let shared: Arc<str> = Arc::from(text);
+                    table.insert(shared.clone());
+                    Sym(shared)
+                }
+            },
+            None => Sym(Arc::from(text)),
+        })
+    }
+
+    /// Makes a `Sym` that is never shared through the table: for values unique per case, where
+    /// interning would only grow the table.
+    pub fn unique(text: impl Into<Arc<str>>) -> Self {
+        Sym(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Sym {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Sym {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Sym {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Sym {
+    fn from(text: &str) -> Self {
+        Sym::new(text)
+    }
+}
+
+impl From<String> for Sym {
+    fn from(text: String) -> Self {
+        Sym::new(&text)
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Sym {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sym {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Sym;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sym, E> {
+                Ok(Sym::new(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Deserializes a [`Sym`] without interning; for `#[serde(deserialize_with = "...")]` on fields
+/// that are unique per record, such as case ids.
+pub fn unique<'de, D: Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = Sym;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sym, E> {
+            Ok(Sym::unique(v))
+        }
+    }
+    d.deserialize_str(V)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_strings_share_storage_inside_a_scope() {
+        let (a, b) = scope(|| (Sym::new("edge-wasm"), Sym::new("edge-wasm")));
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+    }
+
+    #[test]
+    fn outside_a_scope_strings_are_independent() {
+        let (a, b) = (Sym::new("x"), Sym::new("x"));
+        assert_eq!(a, b);
+        assert!(!Arc::ptr_eq(&a.0, &b.0));
+    }
+
+    #[test]
+    fn nested_scopes_restore_the_outer_table() {
+        scope(|| {
+            let outer = Sym::new("a");
+            scope(|| Sym::new("b"));
+            assert!(Arc::ptr_eq(&outer.0, &Sym::new("a").0));
+        });
+    }
+}

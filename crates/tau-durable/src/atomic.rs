@@ -1,0 +1,122 @@
+//! Whole-file replacement that survives a crash at any instruction.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// Replaces `path` with what `fill` writes, atomically and durably.
+///
+/// The bytes go to a temporary file beside `path`, which is flushed and fsynced, then renamed over
+/// `path`, and the directory is fsynced so the rename itself survives power loss. If `fill` fails
+/// the temporary file is removed and `path` is untouched.
+pub fn write_with<E>(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<Error>,
+{
+    let dir = parent_of(path);
+    fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let tmp = temp_path(path);
+    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    let written = fill(&mut writer).and_then(|()| {
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
+        Ok(())
+    });
+    if let Err(err) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(err);
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("rename into place", path, e)
+    })?;
+    sync_dir(dir)?;
+    Ok(())
+}
+
+/// Replaces `path` with `bytes`, atomically and durably.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, |w| {
+        w.write_all(bytes).map_err(|e| Error::io("write", path, e))
+    })
+}
+
+/// Makes a directory's entries (new files, renames, removals) durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let handle = File::open(dir).map_err(|e| Error::io("open directory", dir, e))?;
+        handle
+            .sync_all()
+            .map_err(|e| Error::io("fsync directory", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+pub(crate) fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn temp_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The pid keeps two processes that ignore the lock from clobbering each other's temp file.
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, b"first version, longer").unwrap();
+        write(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "temp file left behind");
+    }
+
+    #[test]
+    fn failed_fill_keeps_previous_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, b"good").unwrap();
+        let result: Result<()> = write_with(&path, |w| {
+            w.write_all(b"half").unwrap();
+            Err(Error::io(
+                "serialize",
+                "state.json",
+                std::io::Error::other("boom"),
+            ))
+        });
+        assert!(result.is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"good");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn write_creates_missing_parent_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/c.json");
+        write(&path, b"{}").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{}");
+    }
+}

@@ -1,0 +1,39 @@
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while touching a state dir.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O operation failed; `op` says what was being done to `path`.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Another process holds the state-dir lock and the caller asked not to wait.
+    #[error(
+        "state dir {} is locked by another tau process ({holder}); wait for it to finish or drop the no-wait flag",
+        dir.display()
+    )]
+    Locked { dir: PathBuf, holder: String },
+    /// The commit journal exists but cannot be understood, so recovery would be a guess.
+    #[error(
+        "commit journal {} is unreadable ({message}); it was left untouched. Inspect it, then move it aside to continue",
+        path.display()
+    )]
+    Journal { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

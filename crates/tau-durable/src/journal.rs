@@ -1,0 +1,406 @@
+//! An undo journal that makes "append to logs, then commit state" exactly-once.
+//!
+//! A run that extends append-only logs and then replaces a state file has a window in which the
+//! logs hold entries the state does not account for. If the process dies there, the next run would
+//! process the same work again and append the same entries twice. The journal closes that window:
+//!
+//! 1. [`Transaction::begin`] first records, atomically, the length of every log it is about to
+//!    extend (the *intent*), together with the generation the state commit will carry;
+//! 2. the caller appends, [`Transaction::sync`]s, and commits its state file with that generation;
+//! 3. [`Transaction::finish`] removes the intent.
+//!
+//! [`recover`] runs before the next transaction. If the intent's generation is newer than the
+//! committed one, the commit never happened and every log is cut back to its recorded length
+//! (a file the transaction created is removed). Either way the intent lists the *derived* files the
+//! caller should regenerate from committed state, because those are written after the commit.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic;
+use crate::{Error, Result};
+
+/// The journal's file name inside the state dir.
+pub const INTENT_FILE: &str = ".commit-intent.json";
+
+/// What a transaction promised to do, as persisted before it did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The generation the state commit carries once it lands.
+    pub generation: u64,
+    /// Log path (relative to the state dir) -> its length before the append; `None` when the
+    /// transaction creates the file.
+    pub appends: BTreeMap<String, Option<u64>>,
+    /// Caller-defined names of derived outputs to regenerate after a crash.
+    pub derived: Vec<String>,
+}
+
+/// What [`recover`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// No transaction was interrupted.
+    Clean,
+    /// A transaction died before its commit; its appends were cut back.
+    RolledBack { derived: Vec<String> },
+    /// A transaction committed but died before cleaning up; its appends stand.
+    Completed { derived: Vec<String> },
+}
+
+impl Recovery {
+    /// The derived outputs the caller should regenerate from committed state.
+    pub fn derived(&self) -> &[String] {
+        match self {
+            Recovery::Clean => &[],
+            Recovery::RolledBack { derived } | Recovery::Completed { derived } => derived,
+        }
+    }
+}
+
+/// Brings `dir` back to a committed state. `committed` is the generation of the state file that is
+/// on disk now. Must be called under the state-dir lock.
+pub fn recover(dir: &Path, committed: u64) -> Result<Recovery> {
+    let path = dir.join(INTENT_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::Clean),
+        Err(e) => return Err(Error::io("read", &path, e)),
+    };
+    let intent: Intent = serde_json::from_slice(&bytes).map_err(|e| Error::Journal {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let recovery = if intent.generation > committed {
+        for (rel, before) in &intent.appends {
+            cut_back(&dir.join(checked_relative(&path, rel)?), *before)?;
+        }
+        Recovery::RolledBack {
+            derived: intent.derived,
+        }
+    } else {
+        Recovery::Completed {
+            derived: intent.derived,
+        }
+    };
+    remove_intent(dir)?;
+    Ok(recovery)
+}
+
+/// Flush a file's buffer to disk once it holds this much.
+const CHUNK: usize = 256 * 1024;
+
+/// A set of appends made exactly-once by the intent written when it begins.
+///
+/// Appends stream: each file has a bounded buffer that is flushed (without fsync) when full, so
+/// memory stays flat however many entries a run writes. [`sync`](Self::sync) flushes the rest
+/// and fsyncs every file once.
+#[derive(Debug)]
+pub struct Transaction {
+    dir: PathBuf,
+    files: Vec<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    path: PathBuf,
+    buf: Vec<u8>,
+    created: bool,
+    touched: bool,
+}
+
+/// A file of a [`Transaction`], in the order given to [`Transaction::begin`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId(pub usize);
+
+impl Transaction {
+    /// Records the intent to append to `appends` (paths relative to `dir`, `/`-separated) and to
+    /// regenerate `derived`, with `generation` as the state commit that will account for them.
+    /// File ids follow the order of `appends`. Must be called under the state-dir lock, after
+    /// [`recover`].
+    pub fn begin(
+        dir: &Path,
+        generation: u64,
+        appends: &[String],
+        derived: &[String],
+    ) -> Result<Self> {
+        let intent_path = dir.join(INTENT_FILE);
+        let mut lengths = BTreeMap::new();
+        let mut files = Vec::with_capacity(appends.len());
+        for rel in appends {
+            let path = dir.join(checked_relative(&intent_path, rel)?);
+            let before = match fs::metadata(&path) {
+                Ok(meta) => Some(meta.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io("inspect", &path, e)),
+            };
+            lengths.insert(rel.clone(), before);
+            files.push(Pending {
+                path,
+                buf: Vec::new(),
+                created: before.is_none(),
+                touched: false,
+            });
+        }
+        let intent = Intent {
+            generation,
+            appends: lengths,
+            derived: derived.to_vec(),
+        };
+        let bytes = serde_json::to_vec(&intent).expect("intent serializes");
+        atomic::write(&intent_path, &bytes)?;
+        Ok(Transaction {
+            dir: dir.to_path_buf(),
+            files,
+        })
+    }
+
+    /// Appends what `fill` writes to file `id`.
+    pub fn append(&mut self, id: FileId, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        let file = &mut self.files[id.0];
+        fill(&mut file.buf);
+        if file.buf.len() >= CHUNK {
+            flush(&self.dir, file)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every buffered byte and fsyncs each appended file and each new directory entry.
+    /// After this returns the caller commits its state, then calls [`finish`](Self::finish).
+    pub fn sync(&mut self) -> Result<()> {
+        let mut new_dirs = Vec::new();
+        for file in &mut self.files {
+            flush(&self.dir, file)?;
+            if !file.touched {
+                continue;
+            }
+            let handle = OpenOptions::new()
+                .append(true)
+                .open(&file.path)
+                .map_err(|e| Error::io("open for fsync", &file.path, e))?;
+            handle
+                .sync_data()
+                .map_err(|e| Error::io("fsync", &file.path, e))?;
+            if file.created {
+                new_dirs.push(atomic::parent_of(&file.path).to_path_buf());
+            }
+        }
+        new_dirs.sort();
+        new_dirs.dedup();
+        for parent in new_dirs {
+            atomic::sync_dir(&parent)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the intent once the state commit and the derived outputs are on disk.
+    pub fn finish(self) -> Result<()> {
+        remove_intent(&self.dir)
+    }
+}
+
+fn flush(root: &Path, file: &mut Pending) -> Result<()> {
+    if file.buf.is_empty() {
+        return Ok(());
+    }
+    if file.created && !file.touched {
+        create_dirs_durably(root, atomic::parent_of(&file.path))?;
+    }
+    let mut handle = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file.path)
+        .map_err(|e| Error::io("open for append", &file.path, e))?;
+    handle
+        .write_all(&file.buf)
+        .map_err(|e| Error::io("append to", &file.path, e))?;
+    file.buf.clear();
+    file.touched = true;
+    Ok(())
+}
+
+fn remove_intent(dir: &Path) -> Result<()> {
+    let path = dir.join(INTENT_FILE);
+    match fs::remove_file(&path) {
+        Ok(()) => atomic::sync_dir(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", &path, e)),
+    }
+}
+
+fn cut_back(path: &Path, before: Option<u64>) -> Result<()> {
+    match before {
+        None => match fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove uncommitted", path, e)),
+        },
+        Some(len) => {
+            let file = match OpenOptions::new().write(true).open(path) {
+                Ok(file) => file,
+                // A log that vanished (rotated away, removed by hand) holds nothing to undo.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(Error::io("open for rollback", path, e)),
+            };
+            let current = file
+                .metadata()
+                .map_err(|e| Error::io("inspect", path, e))?
+                .len();
+            if current > len {
+                file.set_len(len)
+                    .map_err(|e| Error::io("truncate uncommitted tail of", path, e))?;
+                file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Creates `target` (inside `root`) and makes each newly created level durable in its parent.
+fn create_dirs_durably(root: &Path, target: &Path) -> Result<()> {
+    if target.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut cursor = target;
+    while !cursor.is_dir() && cursor != root {
+        missing.push(cursor.to_path_buf());
+        match cursor.parent() {
+            Some(parent) => cursor = parent,
+            None => break,
+        }
+    }
+    fs::create_dir_all(target).map_err(|e| Error::io("create directory", target, e))?;
+    for dir in missing.iter().rev() {
+        atomic::sync_dir(atomic::parent_of(dir))?;
+    }
+    Ok(())
+}
+
+/// Journal paths come from our own intent file, but a hand-edited one must not reach outside.
+fn checked_relative(intent: &Path, rel: &str) -> Result<PathBuf> {
+    let path = Path::new(rel);
+    let safe = !rel.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if safe {
+        Ok(path.to_path_buf())
+    } else {
+        Err(Error::Journal {
+            path: intent.to_path_buf(),
+            message: format!("path {rel:?} is not relative to the state dir"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged(dir: &Path, generation: u64) -> Transaction {
+        let files = ["events.jsonl".to_string(), "store/bp/log.jsonl".to_string()];
+        let mut tx = Transaction::begin(dir, generation, &files, &["bp".to_string()]).unwrap();
+        tx.append(FileId(0), |b| b.extend_from_slice(b"{\"run\":2}\n"))
+            .unwrap();
+        tx.append(FileId(1), |b| b.extend_from_slice(b"entry\n"))
+            .unwrap();
+        tx.sync().unwrap();
+        tx
+    }
+
+    #[test]
+    fn uncommitted_appends_are_rolled_back_to_their_previous_length() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("events.jsonl"), b"{\"run\":1}\n").unwrap();
+        let _tx = staged(dir.path(), 2);
+        // The process dies here: state still says generation 1.
+        let recovery = recover(dir.path(), 1).unwrap();
+        assert_eq!(
+            recovery,
+            Recovery::RolledBack {
+                derived: vec!["bp".into()]
+            }
+        );
+        assert_eq!(
+            fs::read(dir.path().join("events.jsonl")).unwrap(),
+            b"{\"run\":1}\n"
+        );
+        assert!(!dir.path().join("store/bp/log.jsonl").exists());
+        assert!(!dir.path().join(INTENT_FILE).exists());
+    }
+
+    #[test]
+    fn committed_appends_survive_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let _tx = staged(dir.path(), 2);
+        let recovery = recover(dir.path(), 2).unwrap();
+        assert!(matches!(recovery, Recovery::Completed { .. }));
+        assert_eq!(
+            fs::read(dir.path().join("store/bp/log.jsonl")).unwrap(),
+            b"entry\n"
+        );
+    }
+
+    #[test]
+    fn recovery_without_intent_is_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(recover(dir.path(), 0).unwrap(), Recovery::Clean);
+    }
+
+    #[test]
+    fn unreadable_intent_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(INTENT_FILE), b"{not json").unwrap();
+        let err = recover(dir.path(), 0).unwrap_err();
+        assert!(err.to_string().contains(INTENT_FILE), "{err}");
+        assert!(dir.path().join(INTENT_FILE).exists());
+    }
+
+    #[test]
+    fn intent_paths_escaping_the_state_dir_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let intent = Intent {
+            generation: 9,
+            appends: [("../outside".to_string(), Some(0))].into(),
+            derived: vec![],
+        };
+        fs::write(
+            dir.path().join(INTENT_FILE),
+            serde_json::to_vec(&intent).unwrap(),
+        )
+        .unwrap();
+        assert!(recover(dir.path(), 0).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever was committed before, an interrupted transaction leaves every log byte-identical
+        /// to its committed contents.
+        #[test]
+        fn rollback_restores_committed_bytes(
+            committed in proptest::collection::vec(proptest::collection::vec(0u8..255, 0..64), 1..4),
+            added in proptest::collection::vec(proptest::collection::vec(0u8..255, 1..64), 1..4),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for (i, bytes) in committed.iter().enumerate() {
+                fs::write(dir.path().join(format!("log{i}")), bytes).unwrap();
+            }
+            let names: Vec<String> = (0..added.len()).map(|i| format!("log{i}")).collect();
+            let mut tx = Transaction::begin(dir.path(), 5, &names, &[]).unwrap();
+            for (i, bytes) in added.iter().enumerate() {
+                tx.append(FileId(i), |b| b.extend_from_slice(bytes)).unwrap();
+            }
+            tx.sync().unwrap();
+            recover(dir.path(), 4).unwrap();
+            for i in 0..committed.len().max(added.len()) {
+                let path = dir.path().join(format!("log{i}"));
+                match committed.get(i) {
+                    Some(bytes) => proptest::prop_assert_eq!(&fs::read(&path).unwrap(), bytes),
+                    None => proptest::prop_assert!(!path.exists()),
+                }
+            }
+        }
+    }
+}

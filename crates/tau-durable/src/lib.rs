@@ -1,0 +1,21 @@
+//! Crash-safe file primitives for tau state directories.
+//!
+//! Every tau command that writes under a state dir (`.tau/deployment` and friends) goes through this
+//! crate, so that the guarantees users rely on live in one place:
+//!
+//! - [`atomic`]: a file is replaced whole or not at all (temp file, fsync, rename, fsync of the
+//!   directory). A reader never sees half a `state.json`.
+//! - [`lock`]: one writer per state dir. A second writer waits or fails fast; it never interleaves.
+//! - [`journal`]: append-only logs (`runtime-events.jsonl`, the channel store) are extended before
+//!   the state file that accounts for them is committed. The journal remembers each log's length
+//!   before the append, so a run killed between the two is rolled back to exactly the committed
+//!   bytes and the next run cannot duplicate an entry.
+//!
+//! The crate knows nothing about deployments; `tau-deployment` decides what is written and when.
+
+pub mod atomic;
+mod error;
+pub mod journal;
+pub mod lock;
+
+pub use error::{Error, Result};
