@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{ArgGroup, Parser, ValueEnum};
 
 pub const EXIT_CODES: &str = "\
@@ -26,7 +27,7 @@ Exit codes:
 )]
 pub struct Cli {
     /// Replay the fixture's deployment cases and record the results in the state dir.
-    #[arg(long, env = "TAU_DEPLOYMENT_CONTRACT_RUNNER", help_heading = "Modes")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_CONTRACT_RUNNER", help_heading = "Modes")]
     pub deployment_contract_runner: bool,
 
     /// Print the health snapshot of a transport's state dir.
@@ -39,7 +40,7 @@ pub struct Cli {
     pub transport_health_inspect: Option<Transport>,
 
     /// Print the deployment status report and its rollout gate.
-    #[arg(long, env = "TAU_DEPLOYMENT_STATUS_INSPECT", help_heading = "Modes")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_STATUS_INSPECT", help_heading = "Modes")]
     pub deployment_status_inspect: bool,
 
     /// Fixture to replay (required with --deployment-contract-runner).
@@ -86,19 +87,19 @@ pub struct Cli {
     pub deployment_events_max_files: u32,
 
     /// Fail at once instead of waiting when another tau process holds the state dir.
-    #[arg(long, env = "TAU_DEPLOYMENT_LOCK_NO_WAIT", help_heading = "Runner")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_LOCK_NO_WAIT", help_heading = "Runner")]
     pub deployment_lock_no_wait: bool,
 
     /// Print the transport health snapshot as JSON.
-    #[arg(long, env = "TAU_TRANSPORT_HEALTH_JSON", help_heading = "Output")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_TRANSPORT_HEALTH_JSON", help_heading = "Output")]
     pub transport_health_json: bool,
 
     /// Print the status report as JSON.
-    #[arg(long, env = "TAU_DEPLOYMENT_STATUS_JSON", help_heading = "Output")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_STATUS_JSON", help_heading = "Output")]
     pub deployment_status_json: bool,
 
     /// JSON output for whichever command runs.
-    #[arg(long, env = "TAU_JSON", help_heading = "Output")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_JSON", help_heading = "Output")]
     pub json: bool,
 
     /// Hold the gate with state_stale when the last run is older than this.
@@ -109,6 +110,7 @@ pub struct Cli {
     /// Exit 3 when the rollout gate holds, so CI can gate on the exit status alone.
     #[arg(
         long,
+        value_parser = BoolishValueParser::new(),
         env = "TAU_DEPLOYMENT_STATUS_REQUIRE_PASS",
         help_heading = "Status"
     )]
@@ -125,5 +127,33 @@ impl Cli {
     /// JSON output was asked for, by the mode's own flag or by --json.
     pub fn wants_json(&self, mode_flag: bool) -> bool {
         self.json || mode_flag
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn flag_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn boolean_flags_accept_ci_style_environment_values() {
+        let parser = BoolishValueParser::new();
+        let cmd = Cli::command();
+        for (text, expected) in [("1", true), ("yes", true), ("0", false), ("off", false)] {
+            let value = clap::builder::TypedValueParser::parse_ref(
+                &parser,
+                &cmd,
+                None,
+                std::ffi::OsStr::new(text),
+            )
+            .unwrap();
+            assert_eq!(value, expected, "{text}");
+        }
     }
 }

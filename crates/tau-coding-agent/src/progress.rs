@@ -48,11 +48,7 @@ impl Hooks for CliHooks {
         }
         self.drawn_at = Some(Instant::now());
         let width = 30;
-        let filled = if total == 0 {
-            width
-        } else {
-            done * width / total
-        };
+        let filled = (done * width).checked_div(total).unwrap_or(width);
         eprint!(
             "\r[{}{}] {done}/{total} cases",
             "#".repeat(filled),

@@ -408,13 +408,7 @@ fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
                 .filter(|p| p.field != "cases"),
         ),
         Err(e) => {
-            let message = e.inner().to_string();
-            let path = e.path().to_string();
-            let field = if path != "." {
-                path
-            } else {
-                missing_field(&message).unwrap_or_default()
-            };
+            let (field, message) = located(&e);
             problems.push(doc_problem(&field, message));
         }
     }
@@ -451,13 +445,7 @@ fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
                 let duplicate = case_id
                     .as_ref()
                     .is_some_and(|id| !seen.insert(id.trim().to_string()));
-                let message = e.inner().to_string();
-                let path = e.path().to_string();
-                let field = if path != "." {
-                    path
-                } else {
-                    missing_field(&message).unwrap_or_default()
-                };
+                let (field, message) = located(&e);
                 problems.push(Problem {
                     case_index: Some(index),
                     case_id: case_id.clone(),
@@ -478,10 +466,19 @@ fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
     problems
 }
 
-/// serde reports a missing field on its parent object; pull the field's name out of the message.
-fn missing_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("missing field `")?;
-    Some(rest[..rest.find('`')?].to_string())
+/// The field a deserialization error is about, and its message. serde reports a missing field on
+/// its parent object, so that field's name is taken from the message.
+fn located(e: &serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
+    let message = e.inner().to_string();
+    let path = e.path().to_string();
+    if path != "." {
+        return (path, message);
+    }
+    let field = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.find('`').map(|end| rest[..end].to_string()))
+        .unwrap_or_default();
+    (field, message)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use crate::driver::ContractEvaluator;
 use crate::health::HealthState;
 use crate::hooks::Quiet;
 use std::fs;
+use tau_testkit::snapshot;
 
 const PASS: &[u8] = include_bytes!("../../../testdata/deployment-contract/rollout-pass.json");
 const MIXED: &[u8] = include_bytes!("../../../testdata/deployment-contract/mixed-outcomes.json");
@@ -24,43 +25,6 @@ fn run_with(bytes: &[u8], dir: &Path, options: &Options) -> Report {
 
 fn state(dir: &Path) -> State {
     State::load(&dir.join(STATE_FILE)).unwrap()
-}
-
-/// Files of a state dir with every timestamp zeroed, for comparing runs.
-fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if rel == ".lock" {
-                continue;
-            }
-            let text = fs::read_to_string(&path).unwrap();
-            let mut out = String::new();
-            let mut rest = text.as_str();
-            // Zero every numeric value of a *_unix_ms or cycle_duration_ms key.
-            while let Some(at) = rest.find("_ms\":") {
-                let (head, tail) = rest.split_at(at + 5);
-                out.push_str(head);
-                let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-                out.push('0');
-                rest = &tail[digits..];
-            }
-            out.push_str(rest);
-            files.insert(rel, out);
-        }
-    }
-    files
 }
 
 #[test]

@@ -112,36 +112,29 @@ impl Serialize for Sym {
     }
 }
 
+/// Reads a string into a `Sym` with the given constructor.
+struct SymVisitor(fn(&str) -> Sym);
+
+impl serde::de::Visitor<'_> for SymVisitor {
+    type Value = Sym;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sym, E> {
+        Ok((self.0)(v))
+    }
+}
+
 impl<'de> Deserialize<'de> for Sym {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Sym;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sym, E> {
-                Ok(Sym::new(v))
-            }
-        }
-        d.deserialize_str(V)
+        d.deserialize_str(SymVisitor(Sym::new))
     }
 }
 
 /// Deserializes a [`Sym`] without interning; for `#[serde(deserialize_with = "...")]` on fields
 /// that are unique per record, such as case ids.
 pub fn unique<'de, D: Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
-    struct V;
-    impl serde::de::Visitor<'_> for V {
-        type Value = Sym;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sym, E> {
-            Ok(Sym::unique(v))
-        }
-    }
-    d.deserialize_str(V)
+    d.deserialize_str(SymVisitor(|v| Sym::unique(v)))
 }
 
 #[cfg(test)]

@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests: the real `tau` binary on real files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `tau` with no `TAU_*` variables inherited from the developer's shell.
+pub fn tau() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tau"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TAU_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/deployment-contract")
+        .join(name)
+}
+
+/// Runs the contract runner on a testdata fixture into `state`.
+pub fn run_fixture(name: &str, state: &Path, extra: &[&str]) -> Output {
+    tau()
+        .arg("--deployment-contract-runner")
+        .arg("--deployment-fixture")
+        .arg(testdata(name))
+        .arg("--deployment-state-dir")
+        .arg(state)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Exit code of `--deployment-status-inspect --deployment-status-require-pass`, and its text line.
+pub fn gate(state: &Path) -> (Option<i32>, String) {
+    let out = tau()
+        .args([
+            "--deployment-status-inspect",
+            "--deployment-status-require-pass",
+        ])
+        .arg("--deployment-state-dir")
+        .arg(state)
+        .output()
+        .unwrap();
+    (out.status.code(), stdout(&out))
+}
+
+/// The JSON status report of `state`.
+pub fn status_json(state: &Path) -> serde_json::Value {
+    let out = tau()
+        .args(["--deployment-status-inspect", "--deployment-status-json"])
+        .arg("--deployment-state-dir")
+        .arg(state)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[allow(unused_imports)]
+pub use tau_testkit::{snapshot, zero_times};
+
+/// Writes a fixture of `n` passing cases over a few blueprints.
+pub fn write_generated_fixture(path: &Path, n: usize) {
+    let targets = [
+        ("container", "native", "\"container_image\":\"img:1\"", 202),
+        ("kubernetes", "native", "\"container_image\":\"img:1\"", 202),
+        ("wasm", "wasm_wasi", "\"wasm_module\":\"m.wasm\"", 201),
+    ];
+    let mut text = String::from("{\"schema_version\":1,\"name\":\"generated\",\"cases\":[");
+    for i in 0..n {
+        let (target, profile, artifact, status) = targets[i % targets.len()];
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            "{{\"case_id\":\"case-{i:06}\",\"deploy_target\":\"{target}\",\"runtime_profile\":\"{profile}\",\
+             \"blueprint_id\":\"bp-{}\",\"environment\":\"staging\",\"region\":\"r\",{artifact},\
+             \"expected\":{{\"outcome\":\"success\",\"status_code\":{status}}}}}",
+            i % 5
+        ));
+    }
+    text.push_str("]}");
+    std::fs::write(path, text).unwrap();
+}

@@ -1,0 +1,57 @@
+//! Helpers shared by tests across the workspace, so that "what counts as the same state" is
+//! defined once. Never a dependency of shipped code.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Every file of a state dir (except the lock), keyed by relative path, with time fields zeroed:
+/// two runs over the same inputs must produce equal snapshots.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".lock" {
+                continue;
+            }
+            files.insert(rel, zero_times(&std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    files
+}
+
+/// Zeroes every number that follows a `..._ms":` key: the fields that are explicitly times.
+pub fn zero_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("_ms\":") {
+        let (head, tail) = rest.split_at(at + 5);
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        out.push('0');
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_time_fields_are_zeroed() {
+        assert_eq!(
+            super::zero_times(r#"{"updated_unix_ms":123,"count":45,"cycle_duration_ms":6}"#),
+            r#"{"updated_unix_ms":0,"count":45,"cycle_duration_ms":0}"#
+        );
+    }
+}

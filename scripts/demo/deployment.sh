@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Deterministic demo of the deployment contract path: build, run the contract runner on the
+# rollout-pass fixture into a fresh .tau/demo-deployment, then read health and the rollout gate.
+# Prints each step; exits non-zero as soon as a step fails.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+state_dir=".tau/demo-deployment"
+fixture="testdata/deployment-contract/rollout-pass.json"
+tau=(target/release/tau)
+steps=0
+
+step() {
+  steps=$((steps + 1))
+  printf '\n[demo %d] %s\n' "$steps" "$*"
+}
+
+step "build tau (release)"
+cargo build --release --locked --quiet -p tau-coding-agent
+
+step "reset $state_dir"
+rm -rf "$state_dir"
+
+step "run the contract runner on $fixture"
+"${tau[@]}" --deployment-state-dir "$state_dir" \
+  --deployment-contract-runner --deployment-fixture "$fixture"
+
+step "transport health"
+"${tau[@]}" --deployment-state-dir "$state_dir" --transport-health-inspect deployment
+
+step "status and rollout gate (exit 3 if the gate holds)"
+"${tau[@]}" --deployment-state-dir "$state_dir" --deployment-status-inspect \
+  --deployment-status-require-pass
+
+gate=$("${tau[@]}" --deployment-state-dir "$state_dir" --deployment-status-inspect --json |
+  python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["rollout_gate"], s["rollout_count"], s["cycle_reports"])')
+read -r rollout_gate rollout_count cycle_reports <<<"$gate"
+printf '\ndeployment demo summary: status=pass steps=%d state_dir=%s rollout_gate=%s rollouts=%s cycle_reports=%s\n' \
+  "$steps" "$state_dir" "$rollout_gate" "$rollout_count" "$cycle_reports"
