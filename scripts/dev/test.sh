@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The project's test command (the README's and CI's): formatting, lints, then every test.
+# The project's test command (the README's and CI's): formatting, lints, the wasm32 build and
+# edge smoke, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Builds the wasm32 artifact the parity test below runs under Deno, and runs the edge probes.
+./scripts/dev/wasm-smoke.sh
 cargo test --workspace --locked

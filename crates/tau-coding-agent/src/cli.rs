@@ -23,6 +23,7 @@ Exit codes:
         "deployment_contract_runner",
         "transport_health_inspect",
         "deployment_status_inspect",
+        "deployment_wasm_browser_did_init",
     ])),
 )]
 pub struct Cli {
@@ -42,6 +43,10 @@ pub struct Cli {
     /// Print the deployment status report and its rollout gate.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_STATUS_INSPECT", help_heading = "Modes")]
     pub deployment_status_inspect: bool,
+
+    /// Derive the browser/edge DID identity and persist it to the state dir.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_INIT", help_heading = "Modes")]
+    pub deployment_wasm_browser_did_init: bool,
 
     /// Fixture to replay (required with --deployment-contract-runner).
     #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_FIXTURE")]
@@ -115,6 +120,63 @@ pub struct Cli {
         help_heading = "Status"
     )]
     pub deployment_status_require_pass: bool,
+
+    #[command(flatten)]
+    pub did: DidArgs,
+}
+
+/// Options of `--deployment-wasm-browser-did-init`.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Browser DID")]
+pub struct DidArgs {
+    /// DID method of the identity.
+    #[arg(
+        long = "deployment-wasm-browser-did-method",
+        value_name = "METHOD",
+        value_enum,
+        env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_METHOD",
+        default_value = "key"
+    )]
+    pub did_method: DidMethod,
+
+    /// Network name (a domain for did:web); lower-cased, dot-separated labels of [a-z0-9_-].
+    #[arg(long = "deployment-wasm-browser-did-network", value_name = "NAME",
+        env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_NETWORK", default_value = kamn_sdk::DEFAULT_NETWORK)]
+    pub did_network: String,
+
+    /// Subject name; same rules as the network.
+    #[arg(long = "deployment-wasm-browser-did-subject", value_name = "NAME",
+        env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_SUBJECT", default_value = kamn_sdk::DEFAULT_SUBJECT)]
+    pub did_subject: String,
+
+    /// Secret entropy the key is derived from (required; prefer the environment variable).
+    #[arg(
+        long = "deployment-wasm-browser-did-entropy",
+        value_name = "SECRET",
+        env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_ENTROPY",
+        hide_env_values = true
+    )]
+    pub did_entropy: Option<String>,
+
+    /// Where to write the bootstrap payload [default: <state-dir>/browser-did.json].
+    #[arg(
+        long = "deployment-wasm-browser-did-output",
+        value_name = "PATH",
+        env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_OUTPUT"
+    )]
+    pub did_output: Option<PathBuf>,
+
+    /// Print the bootstrap report as JSON.
+    #[arg(long = "deployment-wasm-browser-did-json", value_parser = BoolishValueParser::new(),
+        env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_JSON")]
+    pub did_json: bool,
+}
+
+/// DID methods on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DidMethod {
+    Key,
+    Web,
 }
 
 /// Transports whose health can be inspected.

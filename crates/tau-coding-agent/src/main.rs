@@ -3,6 +3,7 @@
 
 mod cli;
 mod deployment;
+mod did;
 mod progress;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
         deployment::transport_health(&cli)
     } else if cli.deployment_status_inspect {
         deployment::status(&cli)
+    } else if cli.deployment_wasm_browser_did_init {
+        did::init(&cli)
     } else {
         let _ = Cli::command().print_help();
         eprintln!("\nerror: choose a mode, for example --deployment-contract-runner");

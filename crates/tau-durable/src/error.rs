@@ -18,6 +18,13 @@ pub enum Error {
         dir.display()
     )]
     Locked { dir: PathBuf, holder: String },
+    /// A shared JSON state file does not parse; it is left as it is.
+    #[error(
+        "state file {} does not parse ({message}); it was left untouched. Move it aside to start \
+         from empty state, for example: mv {} {}.corrupt",
+        path.display(), path.display(), path.display()
+    )]
+    Document { path: PathBuf, message: String },
     /// The commit journal exists but cannot be understood, so recovery would be a guess.
     #[error(
         "commit journal {} is unreadable ({message}); it was left untouched. Inspect it, then move it aside to continue",

@@ -11,9 +11,13 @@
 //!   before the append, so a run killed between the two is rolled back to exactly the committed
 //!   bytes and the next run cannot duplicate an entry.
 //!
+//! - [`document`]: one top-level key of a shared JSON state file is replaced while every other
+//!   key keeps its text and order, so commands that share `state.json` never undo each other.
+//!
 //! The crate knows nothing about deployments; `tau-deployment` decides what is written and when.
 
 pub mod atomic;
+pub mod document;
 mod error;
 pub mod journal;
 pub mod lock;

@@ -1,0 +1,128 @@
+//! Shared JSON state files: replace one top-level key, keep every other byte of meaning.
+//!
+//! `state.json` has several owners (the runner, WASM packaging, DID bootstrap). A command that
+//! owns one key must not reformat, reorder or drop what the others wrote, so the other values are
+//! carried through as raw JSON text in their original order. A file that does not parse is never
+//! overwritten.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::{atomic, Error, Result};
+
+/// A JSON object as an ordered list of keys and raw values.
+struct RawObject(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawObject;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawObject, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    entries.push(entry);
+                }
+                Ok(RawObject(entries))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Serialize for RawObject {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Sets top-level `key` of the JSON object in `path` to `value`, atomically. A missing file starts
+/// as `{"schema_version": 1}`; a new key goes last. The caller holds the state-dir lock.
+pub fn upsert_key(path: &Path, key: &str, value: &impl Serialize) -> Result<()> {
+    let bad = |message: String| Error::Document {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut object = match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<RawObject>(&bytes).map_err(|e| bad(e.to_string()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => RawObject(vec![(
+            "schema_version".into(),
+            RawValue::from_string("1".into()).expect("literal is JSON"),
+        )]),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let raw = serde_json::value::to_raw_value(value)
+        .map_err(|e| bad(format!("cannot encode {key}: {e}")))?;
+    match object.0.iter_mut().find(|(k, _)| k == key) {
+        Some((_, slot)) => *slot = raw,
+        None => object.0.push((key.to_string(), raw)),
+    }
+    let mut bytes = serde_json::to_vec(&object).map_err(|e| bad(e.to_string()))?;
+    bytes.push(b'\n');
+    atomic::write(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_keys_keep_their_order_and_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(
+            &path,
+            br#"{"schema_version":1,"rollouts":[{"b":2,"a":1}],"x":1.50}"#,
+        )
+        .unwrap();
+        upsert_key(
+            &path,
+            "browser_did",
+            &serde_json::json!({"did": "did:key:z6Mk"}),
+        )
+        .unwrap();
+        upsert_key(&path, "x", &2).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"schema_version\":1,\"rollouts\":[{\"b\":2,\"a\":1}],\"x\":2,\"browser_did\":{\"did\":\"did:key:z6Mk\"}}\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_starts_with_a_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        upsert_key(&path, "k", &true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"schema_version\":1,\"k\":true}\n"
+        );
+    }
+
+    #[test]
+    fn an_unparsable_file_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        for text in ["{\"a\":", "[1,2]"] {
+            std::fs::write(&path, text).unwrap();
+            let err = upsert_key(&path, "k", &1).unwrap_err().to_string();
+            assert!(err.contains("state.json"), "{err}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+    }
+}
