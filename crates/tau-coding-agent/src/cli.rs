@@ -10,8 +10,11 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the contract runner finished, but a case broke its fixture expectation
-  2  usage, input or environment error (bad flag, invalid fixture, unreadable state, locked state dir)
-  3  --deployment-status-require-pass was given and the rollout gate holds";
+  2  usage, input or environment error (bad flag, invalid fixture or module, unreadable state or
+     manifest, locked state dir)
+  3  a gate said no: the rollout gate holds (with --deployment-status-require-pass), a module is
+     not compliant with its runtime profile, an inspected artifact is not compliant, or a runtime
+     smoke failed";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +27,8 @@ Exit codes:
         "transport_health_inspect",
         "deployment_status_inspect",
         "deployment_wasm_browser_did_init",
+        "deployment_wasm_package_module",
+        "deployment_wasm_inspect_manifest",
     ])),
 )]
 pub struct Cli {
@@ -91,6 +96,10 @@ pub struct Cli {
         value_parser = clap::value_parser!(u32).range(1..), help_heading = "Runner")]
     pub deployment_events_max_files: u32,
 
+    /// Reject wasm cases whose wasm_module file does not exist (otherwise recorded as artifact_verified=false).
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_REQUIRE_ARTIFACTS", help_heading = "Runner")]
+    pub deployment_require_artifacts: bool,
+
     /// Fail at once instead of waiting when another tau process holds the state dir.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_LOCK_NO_WAIT", help_heading = "Runner")]
     pub deployment_lock_no_wait: bool,
@@ -123,6 +132,76 @@ pub struct Cli {
 
     #[command(flatten)]
     pub did: DidArgs,
+
+    #[command(flatten)]
+    pub wasm: WasmArgs,
+}
+
+/// Options of the WASM deliverable commands.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "WASM deliverables")]
+pub struct WasmArgs {
+    /// Validate a module or component and package it as a content-addressed artifact + manifest.
+    #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_WASM_PACKAGE_MODULE")]
+    pub deployment_wasm_package_module: Option<PathBuf>,
+
+    /// Blueprint the artifact belongs to ([A-Za-z0-9._-], names a directory).
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "TAU_DEPLOYMENT_WASM_PACKAGE_BLUEPRINT_ID",
+        default_value = "edge-wasm"
+    )]
+    pub deployment_wasm_package_blueprint_id: String,
+
+    /// Runtime profile the artifact must satisfy.
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        value_enum,
+        env = "TAU_DEPLOYMENT_WASM_PACKAGE_RUNTIME_PROFILE",
+        default_value = "wasm-wasi"
+    )]
+    pub deployment_wasm_package_runtime_profile: WasmProfile,
+
+    /// Where artifacts go [default: <state-dir>/wasm-artifacts].
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "TAU_DEPLOYMENT_WASM_PACKAGE_OUTPUT_DIR"
+    )]
+    pub deployment_wasm_package_output_dir: Option<PathBuf>,
+
+    /// Print the package report as JSON.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_WASM_PACKAGE_JSON")]
+    pub deployment_wasm_package_json: bool,
+
+    /// Also instantiate and run the module in wasmtime (deny-by-default WASI) before packaging.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_WASM_PACKAGE_SMOKE")]
+    pub deployment_wasm_package_smoke: bool,
+
+    /// Re-verify a packaged artifact against its manifest and the built-in profile.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAU_DEPLOYMENT_WASM_INSPECT_MANIFEST"
+    )]
+    pub deployment_wasm_inspect_manifest: Option<PathBuf>,
+
+    /// Print the inspect report as JSON.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_WASM_INSPECT_JSON")]
+    pub deployment_wasm_inspect_json: bool,
+
+    /// Also instantiate and run the artifact in wasmtime (deny-by-default WASI).
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_WASM_INSPECT_SMOKE")]
+    pub deployment_wasm_inspect_smoke: bool,
+}
+
+/// Runtime profiles on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WasmProfile {
+    WasmWasi,
+    ChannelAutomationWasi,
 }
 
 /// Options of `--deployment-wasm-browser-did-init`.

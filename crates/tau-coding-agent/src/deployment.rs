@@ -54,7 +54,10 @@ pub fn run_contract(cli: &Cli) -> Result<ExitCode> {
         fixture,
         &cli.deployment_state_dir,
         &options,
-        &mut ContractEvaluator,
+        &mut ContractEvaluator::new(
+            fixture_path.parent().unwrap_or(std::path::Path::new(".")),
+            cli.deployment_require_artifacts,
+        ),
         &mut hooks,
     )
     .with_context(|| {

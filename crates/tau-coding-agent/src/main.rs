@@ -5,6 +5,7 @@ mod cli;
 mod deployment;
 mod did;
 mod progress;
+mod wasm;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,10 @@ fn main() -> ExitCode {
         deployment::status(&cli)
     } else if cli.deployment_wasm_browser_did_init {
         did::init(&cli)
+    } else if cli.wasm.deployment_wasm_package_module.is_some() {
+        wasm::package(&cli)
+    } else if cli.wasm.deployment_wasm_inspect_manifest.is_some() {
+        wasm::inspect(&cli)
     } else {
         let _ = Cli::command().print_help();
         eprintln!("\nerror: choose a mode, for example --deployment-contract-runner");

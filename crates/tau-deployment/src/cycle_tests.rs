@@ -58,10 +58,16 @@ fn run_all<'f>(
 ) -> (Vec<CaseResult<'f>>, Counts) {
     let plan = plan(fixture, |_| false, limits);
     let mut results = Vec::new();
-    let counts = execute(plan, limits, &mut ContractEvaluator, hooks, &mut |r| {
-        results.push(r);
-        Ok(())
-    })
+    let counts = execute(
+        plan,
+        limits,
+        &mut ContractEvaluator::default(),
+        hooks,
+        &mut |r| {
+            results.push(r);
+            Ok(())
+        },
+    )
     .unwrap();
     (results, counts)
 }

@@ -9,6 +9,9 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use std::path::Path;
+
+use crate::artifacts::Verifier;
 use crate::fixture::Case;
 use crate::sym::Sym;
 
@@ -259,13 +262,37 @@ pub trait Driver {
     fn deploy(&mut self, case: &Case, attempt: u32) -> Response;
 }
 
-/// Decides results from the fixture's own fields, in the contract's fixed order.
-#[derive(Debug, Default, Clone)]
-pub struct ContractEvaluator;
+/// Decides results from the fixture's own fields, in the contract's fixed order, and verifies
+/// the WASM artifacts of accepted wasm cases.
+#[derive(Debug, Default)]
+pub struct ContractEvaluator {
+    artifacts: Verifier,
+}
+
+impl ContractEvaluator {
+    /// Artifacts named by cases are resolved under `fixture_dir`; see [`Verifier::new`].
+    pub fn new(fixture_dir: &Path, require_artifacts: bool) -> Self {
+        ContractEvaluator {
+            artifacts: Verifier::new(fixture_dir, require_artifacts),
+        }
+    }
+}
 
 impl Driver for ContractEvaluator {
     fn deploy(&mut self, case: &Case, attempt: u32) -> Response {
-        evaluate(case, attempt)
+        let mut response = evaluate(case, attempt);
+        if let Body::Accepted(accepted) = &mut response.body {
+            if let (Some(Target::Wasm), Some(profile)) = (
+                Target::parse(&case.deploy_target),
+                Profile::parse(&case.runtime_profile),
+            ) {
+                match self.artifacts.verify(case, profile) {
+                    Ok(artifact) => accepted.artifact = artifact,
+                    Err(rejection) => return rejection,
+                }
+            }
+        }
+        response
     }
 }
 

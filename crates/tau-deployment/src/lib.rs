@@ -14,6 +14,7 @@
 //! [`driver::Driver`] is the seam a real deployment backend plugs into; everything durable goes
 //! through `tau-durable`. The library never prints and never exits: the CLI formats what it returns.
 
+pub mod artifacts;
 pub mod blueprint;
 pub mod channel;
 pub mod cycle;

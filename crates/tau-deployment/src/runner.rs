@@ -94,6 +94,15 @@ pub fn load_recovered(dir: &Path) -> Result<State> {
     let state = State::load(&dir.join(STATE_FILE))?;
     let recovery = journal::recover(dir, state.commit_generation)?;
     let blueprints: BTreeSet<String> = recovery.derived().iter().cloned().collect();
+    // A writer killed mid-rename leaves its temp file; those can only be in the state dir or in
+    // the blueprint dirs the interrupted run was rewriting.
+    tau_durable::atomic::remove_stale_temps(dir)?;
+    for blueprint in blueprints
+        .iter()
+        .filter(|b| crate::blueprint::check_id(b).is_ok())
+    {
+        tau_durable::atomic::remove_stale_temps(&dir.join(channel::ROOT).join(blueprint))?;
+    }
     write_memories(dir, &state, &blueprints)?;
     Ok(state)
 }

@@ -8,19 +8,17 @@ use tau_testkit::snapshot;
 const PASS: &[u8] = include_bytes!("../../../testdata/deployment-contract/rollout-pass.json");
 const MIXED: &[u8] = include_bytes!("../../../testdata/deployment-contract/mixed-outcomes.json");
 
+fn evaluator() -> ContractEvaluator {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
+    ContractEvaluator::new(&dir, true)
+}
+
 fn fixture(bytes: &[u8]) -> Fixture {
     Fixture::parse(bytes).unwrap()
 }
 
 fn run_with(bytes: &[u8], dir: &Path, options: &Options) -> Report {
-    run(
-        fixture(bytes),
-        dir,
-        options,
-        &mut ContractEvaluator,
-        &mut Quiet,
-    )
-    .unwrap()
+    run(fixture(bytes), dir, options, &mut evaluator(), &mut Quiet).unwrap()
 }
 
 fn state(dir: &Path) -> State {
@@ -171,7 +169,7 @@ fn corrupt_state_is_refused_and_kept_byte_for_byte() {
         fixture(PASS),
         dir.path(),
         &Options::default(),
-        &mut ContractEvaluator,
+        &mut evaluator(),
         &mut Quiet,
     )
     .unwrap_err();
@@ -248,7 +246,7 @@ fn a_crash_at_any_commit_phase_ends_like_an_uninterrupted_run() {
                 fixture(MIXED),
                 dir.path(),
                 &Options::default(),
-                &mut ContractEvaluator,
+                &mut evaluator(),
                 &mut CrashAt(phase),
             );
         });

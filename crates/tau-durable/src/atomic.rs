@@ -49,6 +49,20 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Like [`write`], but leaves `path` alone when it already holds exactly `bytes`; returns whether it
+/// wrote. Content-addressed files are rewritten on every repackage otherwise, paying two fsyncs to
+/// change nothing.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if let Ok(meta) = fs::metadata(path) {
+        if meta.len() == bytes.len() as u64 && fs::read(path).is_ok_and(|current| current == bytes)
+        {
+            return Ok(false);
+        }
+    }
+    write(path, bytes)?;
+    Ok(true)
+}
+
 /// Makes a directory's entries (new files, renames, removals) durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
@@ -61,6 +75,33 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Removes temp files that a killed writer left in `dir` (those of other processes). Only safe
+/// under the state-dir lock, which guarantees no other writer is mid-write. Returns how many.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io("list", dir, e)),
+    };
+    let mine = format!(".tmp-{}", std::process::id());
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = name.starts_with('.')
+            && name
+                .rsplit_once(".tmp-")
+                .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            && !name.ends_with(&mine);
+        if stale {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(|e| Error::io("remove stale temp file", &path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 pub(crate) fn parent_of(path: &Path) -> &Path {
@@ -110,6 +151,31 @@ mod tests {
         assert!(result.is_err());
         assert_eq!(fs::read(&path).unwrap(), b"good");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn unchanged_files_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wasm");
+        assert!(write_if_changed(&path, b"abc").unwrap());
+        assert!(!write_if_changed(&path, b"abc").unwrap());
+        assert!(write_if_changed(&path, b"abd").unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"abd");
+    }
+
+    #[test]
+    fn stale_temp_files_of_other_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".state.json.tmp-1"), b"half").unwrap();
+        fs::write(dir.path().join("keep.tmp-1"), b"not ours").unwrap();
+        fs::write(
+            dir.path().join(format!(".x.tmp-{}", std::process::id())),
+            b"mine",
+        )
+        .unwrap();
+        assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert_eq!(remove_stale_temps(&dir.path().join("missing")).unwrap(), 0);
     }
 
     #[test]

@@ -54,6 +54,16 @@ impl Serialize for RawObject {
 /// Sets top-level `key` of the JSON object in `path` to `value`, atomically. A missing file starts
 /// as `{"schema_version": 1}`; a new key goes last. The caller holds the state-dir lock.
 pub fn upsert_key(path: &Path, key: &str, value: &impl Serialize) -> Result<()> {
+    update_key(path, key, |_| Ok(value))
+}
+
+/// Like [`upsert_key`], with the new value computed from the current one (`None` when absent).
+/// `update` may refuse with a message, which leaves the file untouched.
+pub fn update_key<T: Serialize>(
+    path: &Path,
+    key: &str,
+    update: impl FnOnce(Option<&str>) -> std::result::Result<T, String>,
+) -> Result<()> {
     let bad = |message: String| Error::Document {
         path: path.to_path_buf(),
         message,
@@ -66,8 +76,17 @@ pub fn upsert_key(path: &Path, key: &str, value: &impl Serialize) -> Result<()> 
         )]),
         Err(e) => return Err(Error::io("read", path, e)),
     };
-    let raw = serde_json::value::to_raw_value(value)
+    let current = object
+        .0
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.get());
+    let value = update(current).map_err(|e| bad(format!("key {key}: {e}")))?;
+    let raw = serde_json::value::to_raw_value(&value)
         .map_err(|e| bad(format!("cannot encode {key}: {e}")))?;
+    if current == Some(raw.get()) {
+        return Ok(());
+    }
     match object.0.iter_mut().find(|(k, _)| k == key) {
         Some((_, slot)) => *slot = raw,
         None => object.0.push((key.to_string(), raw)),

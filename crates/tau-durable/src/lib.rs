@@ -21,5 +21,6 @@ pub mod document;
 mod error;
 pub mod journal;
 pub mod lock;
+pub mod name;
 
 pub use error::{Error, Result};

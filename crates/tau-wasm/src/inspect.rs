@@ -1,0 +1,191 @@
+//! Inspection: re-hash, re-validate and re-check a packaged artifact against its manifest and the
+//! built-in profile, and report instead of failing at the first problem.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::manifest::Manifest;
+use crate::profile::{self, Finding, ReasonCode};
+use crate::validate::{self, ArtifactKind, Validated};
+use crate::{sha256_hex, Error};
+
+/// The inspect report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub manifest_path: String,
+    pub blueprint_id: String,
+    pub runtime_profile: String,
+    pub artifact_kind: ArtifactKind,
+    pub artifact_sha256: String,
+    pub constraint_profile_id: String,
+    pub constraint_target_role: String,
+    pub required_runtime_profile: String,
+    pub required_abi: String,
+    pub compliant: bool,
+    pub reason_codes: Vec<ReasonCode>,
+    pub findings: Vec<Finding>,
+    pub observed_import_modules: Vec<String>,
+    pub required_feature_gates: Vec<String>,
+    pub max_artifact_size_bytes: u64,
+}
+
+/// A report plus what a runtime smoke needs.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    pub manifest: Manifest,
+    pub report: Report,
+    /// The artifact's bytes and validation, when it could be read and is valid.
+    pub artifact: Option<(Vec<u8>, Validated)>,
+}
+
+impl Inspected {
+    /// Adds a finding (such as a failed runtime smoke) and recomputes compliance.
+    pub fn add_finding(&mut self, finding: Finding) {
+        self.report.findings.push(finding);
+        self.report.reason_codes = codes(&self.report.findings);
+        self.report.compliant = profile::compliant(&self.report.findings);
+    }
+}
+
+fn codes(findings: &[Finding]) -> Vec<ReasonCode> {
+    let mut codes: Vec<ReasonCode> = findings.iter().map(|f| f.code).collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// Inspects the manifest at `path`. Errors only when the manifest itself cannot be read or trusted.
+pub fn inspect(path: &Path) -> Result<Inspected, Error> {
+    let manifest = Manifest::read(path)?;
+    let artifact_file = manifest.artifact_file(path)?;
+    let builtin = manifest.runtime_profile.constraints();
+    let mut findings = Vec::new();
+
+    if manifest.runtime_constraints
+        != serde_json::to_value(&builtin).expect("constraints serialize")
+    {
+        findings.push(Finding::new(
+            ReasonCode::ManifestProfileDrift,
+            format!(
+                "the manifest's runtime_constraints differ from the built-in {} profile",
+                builtin.profile_id
+            ),
+        ));
+    }
+    let embedded_profile = manifest.runtime_constraints["required_runtime_profile"].as_str();
+    if embedded_profile != Some(manifest.runtime_profile.as_str()) {
+        findings.push(Finding::new(
+            ReasonCode::RuntimeProfileMismatch,
+            format!(
+                "runtime_profile is {} but the embedded constraints require {}",
+                manifest.runtime_profile.as_str(),
+                embedded_profile.unwrap_or("nothing")
+            ),
+        ));
+    }
+    for gate in &builtin.required_feature_gates {
+        if !manifest.capability_constraints.contains(gate) {
+            findings.push(Finding::new(
+                ReasonCode::RequiredFeatureGateMissing,
+                format!("capability_constraints lack {gate}"),
+            ));
+        }
+    }
+
+    let mut artifact = None;
+    let mut observed = manifest.observed_import_modules.clone();
+    match std::fs::File::open(&artifact_file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => findings.push(Finding::new(
+            ReasonCode::ArtifactMissing,
+            format!("{} does not exist", artifact_file.display()),
+        )),
+        Err(source) => {
+            return Err(Error::Io {
+                op: "open artifact",
+                path: artifact_file,
+                source,
+            })
+        }
+        Ok(file) => {
+            let io = |source| Error::Io {
+                op: "read artifact",
+                path: artifact_file.clone(),
+                source,
+            };
+            let size = file.metadata().map_err(io)?.len();
+            if size != manifest.artifact_size_bytes {
+                findings.push(Finding::new(
+                    ReasonCode::ArtifactSizeMismatch,
+                    format!(
+                        "artifact is {size} bytes, the manifest says {}",
+                        manifest.artifact_size_bytes
+                    ),
+                ));
+            }
+            if size > builtin.max_artifact_size_bytes {
+                findings.push(Finding::new(
+                    ReasonCode::ArtifactSizeLimitExceeded,
+                    format!(
+                        "{size} bytes is over the limit of {} bytes",
+                        builtin.max_artifact_size_bytes
+                    ),
+                ));
+            } else {
+                let mut bytes = Vec::with_capacity(size as usize);
+                file.take(builtin.max_artifact_size_bytes + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(io)?;
+                let sha = sha256_hex(&bytes);
+                if sha != manifest.artifact_sha256 {
+                    findings.push(Finding::new(
+                        ReasonCode::ArtifactHashMismatch,
+                        format!(
+                            "artifact hashes to {sha}, the manifest says {}",
+                            manifest.artifact_sha256
+                        ),
+                    ));
+                }
+                match validate::validate(&bytes) {
+                    Ok(validated) => {
+                        findings.extend(profile::check(&builtin, &validated, bytes.len() as u64));
+                        observed = validated.imports.clone();
+                        artifact = Some((bytes, validated));
+                    }
+                    Err(invalid) => findings.push(Finding::new(
+                        ReasonCode::ArtifactInvalid,
+                        invalid.to_string(),
+                    )),
+                }
+            }
+        }
+    }
+
+    let report = Report {
+        manifest_path: path.display().to_string(),
+        blueprint_id: manifest.blueprint_id.clone(),
+        runtime_profile: manifest.runtime_profile.as_str().into(),
+        artifact_kind: manifest.artifact_kind,
+        artifact_sha256: manifest.artifact_sha256.clone(),
+        constraint_profile_id: builtin.profile_id.clone(),
+        constraint_target_role: builtin.target_role.clone(),
+        required_runtime_profile: builtin.required_runtime_profile.as_str().into(),
+        required_abi: builtin.required_abi.clone(),
+        compliant: profile::compliant(&findings),
+        reason_codes: codes(&findings),
+        findings,
+        observed_import_modules: observed,
+        required_feature_gates: builtin.required_feature_gates.clone(),
+        max_artifact_size_bytes: builtin.max_artifact_size_bytes,
+    };
+    Ok(Inspected {
+        manifest,
+        report,
+        artifact,
+    })
+}
+
+#[cfg(test)]
+#[path = "inspect_tests.rs"]
+mod tests;

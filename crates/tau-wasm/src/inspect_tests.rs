@@ -1,0 +1,140 @@
+use super::*;
+use crate::package::{self, Request};
+use crate::profile::RuntimeProfile;
+use proptest::prelude::*;
+use tau_durable::lock::Wait;
+use tau_testkit::wasm;
+
+fn packaged(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
+    let module = dir.join("m.wasm");
+    std::fs::write(&module, bytes).unwrap();
+    let request = Request {
+        module: &module,
+        blueprint_id: "edge-wasm",
+        profile: RuntimeProfile::WasmWasi,
+        output_dir: &dir.join("out"),
+        state_dir: &dir.join("state"),
+        generated_unix_ms: 0,
+    };
+    package::write(&package::prepare(&request).unwrap(), Wait::FailFast)
+        .unwrap()
+        .manifest_path
+}
+
+fn codes(path: &Path) -> Vec<ReasonCode> {
+    inspect(path).unwrap().report.reason_codes
+}
+
+#[test]
+fn a_fresh_package_inspects_compliant() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let report = inspect(&manifest).unwrap().report;
+    assert!(report.compliant, "{report:?}");
+    assert_eq!(report.constraint_target_role, "control_plane_gateway");
+    assert_eq!(report.required_abi, "wasi:*");
+    assert_eq!(report.max_artifact_size_bytes, 2 << 20);
+}
+
+#[test]
+fn a_missing_artifact_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    std::fs::remove_file(
+        Manifest::read(&manifest)
+            .unwrap()
+            .artifact_file(&manifest)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(codes(&manifest), [ReasonCode::ArtifactMissing]);
+}
+
+#[test]
+fn a_resized_artifact_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let artifact = Manifest::read(&manifest)
+        .unwrap()
+        .artifact_file(&manifest)
+        .unwrap();
+    std::fs::write(&artifact, wasm::no_imports()).unwrap();
+    let c = codes(&manifest);
+    assert!(
+        c.contains(&ReasonCode::ArtifactSizeMismatch)
+            && c.contains(&ReasonCode::ArtifactHashMismatch),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn edited_constraints_are_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("2097152", "99999999");
+    std::fs::write(&manifest, text).unwrap();
+    assert_eq!(codes(&manifest), [ReasonCode::ManifestProfileDrift]);
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"no_native_process_exec\",\n", "");
+    std::fs::write(&manifest, text).unwrap();
+    assert!(codes(&manifest).contains(&ReasonCode::RequiredFeatureGateMissing));
+}
+
+#[test]
+fn artifact_paths_that_leave_the_manifest_dir_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let sha = Manifest::read(&manifest).unwrap().artifact_sha256;
+    for bad in ["../m.wasm", "/etc/passwd", "sub/x.wasm", ".."] {
+        let text = original.replace(&format!("\"{sha}.wasm\""), &format!("{bad:?}"));
+        std::fs::write(&manifest, text).unwrap();
+        assert!(
+            matches!(inspect(&manifest), Err(Error::Manifest { .. })),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_manifests_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        inspect(&dir.path().join("nope.json")),
+        Err(Error::Io { .. })
+    ));
+    let path = dir.path().join("m.json");
+    std::fs::write(&path, b"{\"schema_version\":1}").unwrap();
+    assert!(matches!(inspect(&path), Err(Error::Manifest { .. })));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Package then inspect is compliant and reproducible; flipping any artifact byte is caught.
+    #[test]
+    fn flipping_one_artifact_byte_is_a_hash_mismatch(position in 0usize..10_000, bit in 0u8..8) {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = packaged(dir.path(), &wasm::edge_runtime());
+        prop_assert!(inspect(&manifest).unwrap().report.compliant);
+        let again = tempfile::tempdir().unwrap();
+        let second = packaged(again.path(), &wasm::edge_runtime());
+        prop_assert_eq!(std::fs::read(&manifest).unwrap(), std::fs::read(&second).unwrap());
+        let artifact = Manifest::read(&manifest).unwrap().artifact_file(&manifest).unwrap();
+        let mut bytes = std::fs::read(&artifact).unwrap();
+        let at = position % bytes.len();
+        bytes[at] ^= 1 << bit;
+        std::fs::write(&artifact, &bytes).unwrap();
+        let report = inspect(&manifest).unwrap().report;
+        prop_assert!(!report.compliant);
+        prop_assert!(report.reason_codes.contains(&ReasonCode::ArtifactHashMismatch));
+    }
+
+    #[test]
+    fn arbitrary_manifest_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = Manifest::parse(&bytes, Path::new("m.json"));
+    }
+}

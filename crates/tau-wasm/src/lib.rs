@@ -1,0 +1,35 @@
+//! WASM deliverables: what an edge or control-plane runtime is allowed to receive.
+//!
+//! Promotion trusts the manifest, so every step is strict:
+//!
+//! ```text
+//! module bytes ──validate──▶ kind + host-facing imports ──profile──▶ findings
+//!      └──package──▶ <out>/<blueprint>/<sha256>.wasm + <sha256>.manifest.json + state.json entry
+//! manifest ──inspect──▶ re-hash, re-validate, re-check the profile ──▶ report (compliant or not)
+//! ```
+//!
+//! [`validate`] runs wasmparser's full validator over core modules and components and reports the
+//! byte offset of the first error. [`profile`] holds the runtime constraint profiles and the
+//! compliance rules. [`package`] writes reproducible artifacts; [`inspect`] re-verifies them. The
+//! crate does no WebAssembly execution (that lives in `tau-wasm-smoke`), so it builds for wasm32.
+
+mod deliverables;
+mod error;
+pub mod inspect;
+pub mod manifest;
+pub mod package;
+pub mod profile;
+pub mod validate;
+
+pub use error::Error;
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

@@ -1,0 +1,155 @@
+use super::*;
+use crate::profile::ReasonCode;
+use tau_testkit::wasm;
+
+fn write_module(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn request<'a>(module: &'a Path, out: &'a Path, state: &'a Path) -> Request<'a> {
+    Request {
+        module,
+        blueprint_id: "edge-wasm",
+        profile: RuntimeProfile::WasmWasi,
+        output_dir: out,
+        state_dir: state,
+        generated_unix_ms: 1_700_000_000_000,
+    }
+}
+
+#[test]
+fn packaging_writes_content_addressed_files_and_a_state_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
+    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let prepared = prepare(&request(&module, &out, &state)).unwrap();
+    let packaged = write(&prepared, Wait::FailFast).unwrap();
+    let sha = &prepared.manifest.artifact_sha256;
+    assert_eq!(
+        packaged.artifact_path,
+        out.join("edge-wasm").join(format!("{sha}.wasm"))
+    );
+    assert_eq!(
+        std::fs::read(&packaged.artifact_path).unwrap(),
+        wasm::edge_runtime()
+    );
+    let manifest = Manifest::read(&packaged.manifest_path).unwrap();
+    assert_eq!(manifest.artifact_path, format!("{sha}.wasm"));
+    assert_eq!(manifest.source_module_path, "edge.wasm");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&packaged.state_path).unwrap()).unwrap();
+    let entry = &state["wasm_deliverables"][0];
+    assert_eq!(entry["artifact_sha256"], sha.as_str());
+    assert_eq!(entry["constraint_profile_id"], "control_plane_gateway_v1");
+}
+
+#[test]
+fn the_same_module_gives_the_same_manifest_bytes_in_any_output_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
+    let mut manifests = Vec::new();
+    for out in ["a", "b/c"] {
+        let (out, state) = (
+            dir.path().join(out),
+            dir.path().join(format!("state-{}", manifests.len())),
+        );
+        let packaged = write(
+            &prepare(&request(&module, &out, &state)).unwrap(),
+            Wait::FailFast,
+        )
+        .unwrap();
+        manifests.push(std::fs::read(packaged.manifest_path).unwrap());
+    }
+    assert_eq!(manifests[0], manifests[1]);
+    assert!(!String::from_utf8_lossy(&manifests[0]).contains(&*dir.path().to_string_lossy()));
+}
+
+#[test]
+fn repackaging_replaces_the_entry_and_keeps_other_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("state.json"),
+        br#"{"schema_version":1,"rollouts":[],"browser_did":{"did":"x"}}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    for bytes in [wasm::edge_runtime(), wasm::compliant_core()] {
+        let module = write_module(dir.path(), "m.wasm", &bytes);
+        write(
+            &prepare(&request(&module, &out, &state)).unwrap(),
+            Wait::FailFast,
+        )
+        .unwrap();
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("state.json")).unwrap()).unwrap();
+    assert_eq!(value["wasm_deliverables"].as_array().unwrap().len(), 1);
+    assert_eq!(value["browser_did"]["did"], "x");
+    assert_eq!(value["rollouts"], serde_json::json!([]));
+}
+
+#[test]
+fn refused_inputs_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("p1.wasm", wasm::preview1(), "import_module_forbidden"),
+        ("bad.wasm", wasm::type_invalid(), "type mismatch"),
+        ("cut.wasm", wasm::truncated(), "byte offset"),
+        ("sh.wasm", wasm::non_wasm(), "magic header"),
+        (
+            "big.wasm",
+            wasm::sized(3 << 20),
+            "artifact_size_limit_exceeded",
+        ),
+        (
+            "vault.wasm",
+            wasm::component_non_wasi(),
+            "import_module_not_allowlisted",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let module = write_module(dir.path(), name, &bytes);
+        let err = prepare(&request(&module, &out, &state))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    assert!(!out.exists() && !state.exists());
+}
+
+#[test]
+fn blueprint_ids_that_are_paths_are_refused_not_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "m.wasm", &wasm::edge_runtime());
+    for id in ["../escape", "a/b", "..", "sp ace"] {
+        let mut r = request(&module, dir.path(), dir.path());
+        r.blueprint_id = id;
+        assert!(
+            matches!(prepare(&r), Err(Error::BlueprintId { .. })),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn no_imports_is_packaged_with_its_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "m.wasm", &wasm::no_imports());
+    let prepared = prepare(&request(&module, dir.path(), dir.path())).unwrap();
+    assert_eq!(prepared.findings[0].code, ReasonCode::AbiAssumedNoImports);
+}
+
+#[test]
+fn the_channel_profile_has_its_own_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "m.wasm", &wasm::sized(1536 * 1024));
+    let mut r = request(&module, dir.path(), dir.path());
+    assert!(prepare(&r).is_ok(), "1.5 MiB fits wasm_wasi");
+    r.profile = RuntimeProfile::ChannelAutomationWasi;
+    assert!(matches!(prepare(&r), Err(Error::NonCompliant { .. })));
+}
