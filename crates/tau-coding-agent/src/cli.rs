@@ -29,6 +29,8 @@ Exit codes:
         "deployment_wasm_browser_did_init",
         "deployment_wasm_package_module",
         "deployment_wasm_inspect_manifest",
+        "gateway_serve",
+        "fly_manifest_check",
     ])),
 )]
 pub struct Cli {
@@ -52,6 +54,50 @@ pub struct Cli {
     /// Derive the browser/edge DID identity and persist it to the state dir.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_WASM_BROWSER_DID_INIT", help_heading = "Modes")]
     pub deployment_wasm_browser_did_init: bool,
+
+    /// Serve the gateway HTTP API (also when TAU_TRANSPORT_MODE=gateway and no other mode is given).
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_GATEWAY_SERVE", help_heading = "Modes")]
+    pub gateway_serve: bool,
+
+    /// Check a fly.toml (and its Dockerfile) against the gateway's deployment contract.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "fly.toml",
+        env = "TAU_FLY_MANIFEST_CHECK", help_heading = "Modes")]
+    pub fly_manifest_check: Option<PathBuf>,
+
+    /// Transport mode: `gateway` serves the gateway when no mode flag is given (the image default).
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_enum,
+        env = "TAU_TRANSPORT_MODE",
+        help_heading = "Gateway"
+    )]
+    pub transport_mode: Option<TransportMode>,
+
+    /// Address the gateway listens on; a non-loopback address only when given explicitly.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "TAU_GATEWAY_OPENRESPONSES_BIND",
+        default_value = "127.0.0.1:8080",
+        help_heading = "Gateway"
+    )]
+    pub gateway_bind: std::net::SocketAddr,
+
+    /// How long a status snapshot is reused before state.json is checked again.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "TAU_GATEWAY_STATUS_CACHE_MS",
+        default_value_t = 1000,
+        help_heading = "Gateway"
+    )]
+    pub gateway_status_cache_ms: u64,
+
+    /// Requests declaring a larger body are refused with 413.
+    #[arg(long, value_name = "BYTES", env = "TAU_GATEWAY_BODY_LIMIT_BYTES", default_value_t = 64 * 1024,
+        help_heading = "Gateway")]
+    pub gateway_body_limit_bytes: u64,
 
     /// Fixture to replay (required with --deployment-contract-runner).
     #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_FIXTURE")]
@@ -256,6 +302,12 @@ pub struct DidArgs {
 pub enum DidMethod {
     Key,
     Web,
+}
+
+/// Transport modes selected by TAU_TRANSPORT_MODE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportMode {
+    Gateway,
 }
 
 /// Transports whose health can be inspected.

@@ -4,6 +4,7 @@
 mod cli;
 mod deployment;
 mod did;
+mod gateway;
 mod progress;
 mod wasm;
 
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
         wasm::package(&cli)
     } else if cli.wasm.deployment_wasm_inspect_manifest.is_some() {
         wasm::inspect(&cli)
+    } else if let Some(path) = &cli.fly_manifest_check {
+        gateway::fly_check(path)
+    } else if cli.gateway_serve || cli.transport_mode == Some(cli::TransportMode::Gateway) {
+        gateway::serve(&cli)
     } else {
         let _ = Cli::command().print_help();
         eprintln!("\nerror: choose a mode, for example --deployment-contract-runner");

@@ -126,6 +126,41 @@ impl State {
         Self::parse(&bytes, path)
     }
 
+    /// Reads only the health snapshot of `path`, skipping the rollouts without building them: what
+    /// a health endpoint polled every second needs. Missing file: `None`.
+    pub fn read_health(path: &Path) -> Result<Option<Health>> {
+        #[derive(Deserialize)]
+        struct HealthOnly {
+            schema_version: Option<u64>,
+            #[serde(default)]
+            health: Option<Health>,
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(Error::Io {
+                    op: "read state file",
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let doc: HealthOnly = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let version = doc.schema_version.unwrap_or(u64::from(SCHEMA_VERSION));
+        if version != u64::from(SCHEMA_VERSION) {
+            return Err(Error::StateVersion {
+                path: path.to_path_buf(),
+                found: version,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        Ok(doc.health)
+    }
+
     /// Parses state bytes; `path` is only used to name the file in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         let raw: Raw =
@@ -319,6 +354,21 @@ mod tests {
             message.contains("mv /x/state.json /x/state.json.corrupt"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn health_is_read_without_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        assert_eq!(State::read_health(&path).unwrap(), None);
+        std::fs::write(&path, br#"{"schema_version":1,"rollouts":[{"x":1}],"health":{"updated_unix_ms":5,"cycle_duration_ms":0,"queue_depth":2,"active_runs":0,"failure_streak":1,"last_cycle_discovered":0,"last_cycle_processed":0,"last_cycle_completed":0,"last_cycle_failed":0,"last_cycle_duplicates":0}}"#).unwrap();
+        let health = State::read_health(&path).unwrap().unwrap();
+        assert_eq!((health.queue_depth, health.failure_streak), (2, 1));
+        std::fs::write(&path, b"{broken").unwrap();
+        assert!(matches!(
+            State::read_health(&path),
+            Err(Error::StateCorrupt { .. })
+        ));
     }
 
     #[test]

@@ -121,16 +121,21 @@ pub fn inspect(dir: &Path, now_ms: u64, max_age_ms: Option<u64>) -> Result<Statu
     Ok(compute(&state, history, now_ms, max_age_ms))
 }
 
-/// The status of `state` and its events `history`.
-pub fn compute(state: &State, history: History, now_ms: u64, max_age_ms: Option<u64>) -> Status {
-    let class = health::classify(state.health.as_ref());
-    let health = state.health.unwrap_or_default();
-    let state_age_ms = state
-        .health
-        .map(|h| now_ms.saturating_sub(h.updated_unix_ms));
+/// Health, gate and age of a health snapshot: everything a gate decision needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub classification: health::Classification,
+    pub rollout_gate: Gate,
+    pub gate_reasons: Vec<GateReason>,
+    pub state_age_ms: Option<u64>,
+}
 
+/// Decides the gate from the last run's snapshot (`None` when no run is recorded).
+pub fn verdict(health: Option<&Health>, now_ms: u64, max_age_ms: Option<u64>) -> Verdict {
+    let classification = health::classify(health);
+    let state_age_ms = health.map(|h| now_ms.saturating_sub(h.updated_unix_ms));
     let mut gate_reasons = Vec::new();
-    match state.health {
+    match health {
         None => gate_reasons.push(GateReason::NoEvidence),
         Some(h) => {
             if let (Some(age), Some(max)) = (state_age_ms, max_age_ms) {
@@ -141,7 +146,7 @@ pub fn compute(state: &State, history: History, now_ms: u64, max_age_ms: Option<
             if h.queue_depth > 0 {
                 gate_reasons.push(GateReason::QueueBacklog);
             }
-            match class.state {
+            match classification.state {
                 HealthState::Healthy => {}
                 HealthState::Degraded => gate_reasons.push(GateReason::HealthDegraded),
                 HealthState::Failing => gate_reasons.push(GateReason::HealthFailing),
@@ -153,6 +158,23 @@ pub fn compute(state: &State, history: History, now_ms: u64, max_age_ms: Option<
     } else {
         Gate::Hold
     };
+    Verdict {
+        classification,
+        rollout_gate,
+        gate_reasons,
+        state_age_ms,
+    }
+}
+
+/// The status of `state` and its events `history`.
+pub fn compute(state: &State, history: History, now_ms: u64, max_age_ms: Option<u64>) -> Status {
+    let Verdict {
+        classification: class,
+        rollout_gate,
+        gate_reasons,
+        state_age_ms,
+    } = verdict(state.health.as_ref(), now_ms, max_age_ms);
+    let health = state.health.unwrap_or_default();
 
     let by = |map: &mut BTreeMap<String, u64>, key: &str| {
         *map.entry(key.to_string()).or_default() += 1;
