@@ -20,12 +20,6 @@ pub enum Error {
         problems: Vec<Problem>,
     },
     #[error(
-        "state file {} does not parse ({message}); it was left untouched. Move it aside to start \
-         from empty state, for example: mv {} {}.corrupt",
-        path.display(), path.display(), path.display()
-    )]
-    StateCorrupt { path: PathBuf, message: String },
-    #[error(
         "state file {} has schema_version {found}; this build reads schema_version {expected}",
         path.display()
     )]

@@ -173,7 +173,10 @@ fn corrupt_state_is_refused_and_kept_byte_for_byte() {
         &mut Quiet,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::StateCorrupt { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Durable(tau_durable::Error::Document { .. })),
+        "{err}"
+    );
     assert_eq!(fs::read(&path).unwrap(), b"{\"rollouts\": [tru");
     assert!(!dir.path().join(events::FILE).exists());
 }

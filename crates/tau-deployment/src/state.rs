@@ -146,10 +146,8 @@ impl State {
                 })
             }
         };
-        let doc: HealthOnly = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let doc: HealthOnly = serde_json::from_slice(&bytes)
+            .map_err(|e| tau_durable::Error::corrupt(path, e.to_string()))?;
         let version = doc.schema_version.unwrap_or(u64::from(SCHEMA_VERSION));
         if version != u64::from(SCHEMA_VERSION) {
             return Err(Error::StateVersion {
@@ -163,11 +161,8 @@ impl State {
 
     /// Parses state bytes; `path` is only used to name the file in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
-        let raw: Raw =
-            sym::scope(|| serde_json::from_slice(bytes)).map_err(|e| Error::StateCorrupt {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        let raw: Raw = sym::scope(|| serde_json::from_slice(bytes))
+            .map_err(|e| tau_durable::Error::corrupt(path, e.to_string()))?;
         let version = raw.schema_version.unwrap_or(u64::from(SCHEMA_VERSION));
         if version != u64::from(SCHEMA_VERSION) {
             return Err(Error::StateVersion {
@@ -367,7 +362,7 @@ mod tests {
         std::fs::write(&path, b"{broken").unwrap();
         assert!(matches!(
             State::read_health(&path),
-            Err(Error::StateCorrupt { .. })
+            Err(Error::Durable(tau_durable::Error::Document { .. }))
         ));
     }
 

@@ -34,6 +34,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A shared state file that does not parse (it is never overwritten).
+    pub fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Document {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             op,

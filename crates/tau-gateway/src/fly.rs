@@ -38,6 +38,11 @@ fn check(name: &'static str, pass: bool, detail: impl Into<String>) -> Check {
     }
 }
 
+/// A value for a detail line: the value, or `missing`.
+fn shown(v: Option<impl std::fmt::Display>) -> String {
+    v.map_or_else(|| "missing".to_string(), |v| v.to_string())
+}
+
 fn str_at<'a>(doc: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut v = doc;
     for key in path {
@@ -89,7 +94,7 @@ pub fn check_manifest(path: &Path) -> Result<Vec<Check>, Error> {
     checks.push(check(
         "env_transport_mode",
         mode == Some("gateway"),
-        format!("TAU_TRANSPORT_MODE = {mode:?}, expected \"gateway\""),
+        format!("TAU_TRANSPORT_MODE = {}, expected gateway", shown(mode)),
     ));
 
     let bind = str_at(&doc, &["env", "TAU_GATEWAY_OPENRESPONSES_BIND"]);
@@ -97,7 +102,10 @@ pub fn check_manifest(path: &Path) -> Result<Vec<Check>, Error> {
     checks.push(check(
         "env_gateway_bind",
         bind_addr.is_some_and(|a| a.ip().is_unspecified()),
-        format!("TAU_GATEWAY_OPENRESPONSES_BIND = {bind:?}, expected an all-interfaces address such as 0.0.0.0:8080"),
+        format!(
+            "TAU_GATEWAY_OPENRESPONSES_BIND = {}, expected an all-interfaces address such as 0.0.0.0:8080",
+            shown(bind)
+        ),
     ));
 
     let internal_port = doc
@@ -108,8 +116,9 @@ pub fn check_manifest(path: &Path) -> Result<Vec<Check>, Error> {
         "internal_port_matches_bind",
         matches!((internal_port, bind_addr), (Some(p), Some(a)) if p == i64::from(a.port())),
         format!(
-            "[http_service] internal_port = {internal_port:?}, bind port = {:?}",
-            bind_addr.map(|a| a.port())
+            "[http_service] internal_port = {}, bind port = {}",
+            shown(internal_port),
+            shown(bind_addr.map(|a| a.port()))
         ),
     ));
 
@@ -181,13 +190,16 @@ pub fn check_manifest(path: &Path) -> Result<Vec<Check>, Error> {
         checks.push(check(
             "dockerfile_stopsignal_matches",
             stop.as_deref() == Some(kill_signal),
-            format!("STOPSIGNAL {stop:?}, kill_signal {kill_signal:?}"),
+            format!(
+                "STOPSIGNAL {}, kill_signal {kill_signal}",
+                shown(stop.as_deref())
+            ),
         ));
         let expose = directive("EXPOSE ");
         checks.push(check(
             "dockerfile_exposes_internal_port",
             matches!((&expose, internal_port), (Some(e), Some(p)) if e.split('/').next() == Some(p.to_string().as_str())),
-            format!("EXPOSE {expose:?}, internal_port {internal_port:?}"),
+            format!("EXPOSE {}, internal_port {}", shown(expose.as_deref()), shown(internal_port)),
         ));
     }
     Ok(checks)
@@ -225,17 +237,14 @@ mod tests {
             .filter(|c| !c.pass)
             .map(|c| c.name)
             .collect();
+        // The copy has no Dockerfile beside it, so that check fails too.
         for name in [
             "internal_port_matches_bind",
             "http_check_gateway_status",
             "kill_timeout_covers_drain",
             "dockerfile_exists",
-            "dockerfile_exposes_internal_port",
-        ]
-        .iter()
-        .filter(|n| **n != "dockerfile_exposes_internal_port")
-        {
-            assert!(failed.contains(name), "{name} not failed: {failed:?}");
+        ] {
+            assert!(failed.contains(&name), "{name} not failed: {failed:?}");
         }
     }
 
