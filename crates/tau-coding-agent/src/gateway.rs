@@ -59,9 +59,24 @@ async fn shutdown_signal() {
     }
 }
 
-pub fn fly_check(path: &Path) -> Result<ExitCode> {
+pub fn fly_check(path: &Path, json: bool) -> Result<ExitCode> {
     let checks = tau_gateway::fly::check_manifest(path)?;
     let failed = checks.iter().filter(|c| !c.pass).count();
+    let code = if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    };
+    if json {
+        let report = serde_json::json!({
+            "manifest": path,
+            "status": if failed == 0 { "pass" } else { "fail" },
+            "failed": failed,
+            "checks": checks,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(code);
+    }
     for c in &checks {
         println!(
             "fly manifest check: {} {} ({})",

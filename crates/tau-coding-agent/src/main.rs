@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     } else if cli.wasm.deployment_wasm_inspect_manifest.is_some() {
         wasm::inspect(&cli)
     } else if let Some(path) = &cli.fly_manifest_check {
-        gateway::fly_check(path)
+        gateway::fly_check(path, cli.json)
     } else if cli.gateway_serve || cli.transport_mode == Some(cli::TransportMode::Gateway) {
         gateway::serve(&cli)
     } else {

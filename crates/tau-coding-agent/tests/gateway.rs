@@ -240,6 +240,19 @@ fn gateway_fly_manifest_check_passes_on_the_repository_and_fails_a_broken_copy()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("status=pass"));
+    let json = tau()
+        .arg("--fly-manifest-check")
+        .arg(root.join("fly.toml"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["status"], "pass");
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["pass"] == true));
     let dir = tempfile::tempdir().unwrap();
     let broken = std::fs::read_to_string(root.join("fly.toml"))
         .unwrap()
