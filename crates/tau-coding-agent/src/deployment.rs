@@ -13,15 +13,7 @@ use tau_deployment::status::{self, Gate};
 
 use crate::cli::Cli;
 use crate::progress::CliHooks;
-
-fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
-    let list: Vec<String> = items.into_iter().map(|s| s.as_ref().to_string()).collect();
-    if list.is_empty() {
-        "none".into()
-    } else {
-        list.join(",")
-    }
-}
+use crate::report::join;
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

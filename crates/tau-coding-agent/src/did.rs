@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use kamn_core::Method;
 use kamn_sdk::InitRequest;
-use tau_durable::lock::Wait;
 
 use crate::cli::{Cli, DidMethod};
 
@@ -31,12 +30,8 @@ pub fn init(cli: &Cli) -> Result<ExitCode> {
         .did_output
         .clone()
         .unwrap_or_else(|| cli.deployment_state_dir.join("browser-did.json"));
-    let mut note = |holder: &str| eprintln!("waiting for the state dir lock (held by {holder})");
-    let wait = if cli.deployment_lock_no_wait {
-        Wait::FailFast
-    } else {
-        Wait::Block(&mut note)
-    };
+    let mut note = crate::report::waiting_for_lock;
+    let wait = crate::report::lock_wait(cli.deployment_lock_no_wait, &mut note);
     let persisted = kamn_sdk::persist(&report, &output, &cli.deployment_state_dir, wait)
         .with_context(|| format!("cannot persist the browser DID to {}", output.display()))?;
     let id = &report.identity;

@@ -6,6 +6,7 @@ mod deployment;
 mod did;
 mod gateway;
 mod progress;
+mod report;
 mod wasm;
 
 use std::process::ExitCode;

@@ -85,7 +85,7 @@ impl Hooks for CliHooks {
     }
 
     fn waiting_for_lock(&mut self, holder: &str) {
-        eprintln!("waiting for the state dir lock (held by {holder}); pass --deployment-lock-no-wait to fail instead");
+        crate::report::waiting_for_lock(holder);
     }
 
     fn reached(&mut self, phase: Phase) {

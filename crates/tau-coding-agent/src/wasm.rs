@@ -4,23 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
-use tau_durable::lock::Wait;
 use tau_wasm::profile::{Finding, ReasonCode, RuntimeProfile};
 use tau_wasm::{inspect, package, Error};
 
 use crate::cli::{Cli, WasmProfile};
+use crate::report::join;
 
 /// Exit status of a refusal by a gate (non-compliant artifact, failed smoke).
 const REFUSED: u8 = 3;
-
-fn join(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    let list: Vec<String> = items.into_iter().map(|s| s.as_ref().to_string()).collect();
-    if list.is_empty() {
-        "none".into()
-    } else {
-        list.join(",")
-    }
-}
 
 /// `generated_unix_ms`: from SOURCE_DATE_EPOCH (seconds) when set, for reproducible builds.
 fn generated_unix_ms() -> Result<u64> {
@@ -107,12 +98,8 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(REFUSED));
     }
-    let mut note = |holder: &str| eprintln!("waiting for the state dir lock (held by {holder})");
-    let wait = if cli.deployment_lock_no_wait {
-        Wait::FailFast
-    } else {
-        Wait::Block(&mut note)
-    };
+    let mut note = crate::report::waiting_for_lock;
+    let wait = crate::report::lock_wait(cli.deployment_lock_no_wait, &mut note);
     let packaged = package::write(&prepared, wait)?;
     let m = &prepared.manifest;
     let constraints = m.runtime_profile.constraints();

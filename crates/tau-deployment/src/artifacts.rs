@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tau_wasm::profile::{self, RuntimeProfile};
+use tau_wasm::profile::RuntimeProfile;
 
 use crate::driver::{rejected, Artifact, ErrorCode, Profile, Response};
 use crate::fixture::Case;
@@ -82,21 +82,10 @@ impl Verifier {
                 ..Artifact::default()
             });
         }
+        let checked = tau_wasm::package::check_module(path, runtime)
+            .map_err(|_| rejected(400, ErrorCode::MissingArtifact, "invalid_wasm_module"))?;
+        let bytes = checked.bytes;
         let constraints = runtime.constraints();
-        let invalid = || rejected(400, ErrorCode::MissingArtifact, "invalid_wasm_module");
-        let size = std::fs::metadata(path).map_err(|_| invalid())?.len();
-        if size > constraints.max_artifact_size_bytes {
-            return Err(invalid());
-        }
-        let bytes = std::fs::read(path).map_err(|_| invalid())?;
-        let validated = tau_wasm::validate::validate(&bytes).map_err(|_| invalid())?;
-        if !profile::compliant(&profile::check(
-            &constraints,
-            &validated,
-            bytes.len() as u64,
-        )) {
-            return Err(invalid());
-        }
         Ok(Artifact {
             sha256: Some(tau_wasm::sha256_hex(&bytes).as_str().into()),
             size_bytes: Some(bytes.len() as u64),

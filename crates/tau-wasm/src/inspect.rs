@@ -124,14 +124,8 @@ pub fn inspect(path: &Path) -> Result<Inspected, Error> {
                     ),
                 ));
             }
-            if size > builtin.max_artifact_size_bytes {
-                findings.push(Finding::new(
-                    ReasonCode::ArtifactSizeLimitExceeded,
-                    format!(
-                        "{size} bytes is over the limit of {} bytes",
-                        builtin.max_artifact_size_bytes
-                    ),
-                ));
+            if let Some(finding) = profile::size_finding(&builtin, size) {
+                findings.push(finding);
             } else {
                 let mut bytes = Vec::with_capacity(size as usize);
                 file.take(builtin.max_artifact_size_bytes + 1)

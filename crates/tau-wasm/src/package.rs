@@ -44,33 +44,32 @@ pub struct Packaged {
     pub state_path: PathBuf,
 }
 
-/// Reads and checks the module; writes nothing.
-pub fn prepare(request: &Request<'_>) -> Result<Prepared, Error> {
-    tau_durable::name::check(request.blueprint_id).map_err(|reason| Error::BlueprintId {
-        id: request.blueprint_id.to_string(),
-        reason,
-    })?;
-    let constraints = request.profile.constraints();
-    let path = request.module;
+/// A module file that passed validation and its profile.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub bytes: Vec<u8>,
+    pub validated: Validated,
+    /// Compliant findings only (at most `abi_assumed_no_imports`).
+    pub findings: Vec<Finding>,
+}
+
+/// Reads the module at `path` and checks it against `profile`: size from metadata first (an
+/// oversized file is refused without being read), then full validation, then the profile rules.
+pub fn check_module(path: &Path, profile: RuntimeProfile) -> Result<Checked, Error> {
+    let constraints = profile.constraints();
     let io = |op| {
         let path = path.to_path_buf();
         move |source| Error::Io { op, path, source }
     };
+    let non_compliant = |findings| Error::NonCompliant {
+        path: path.to_path_buf(),
+        profile_id: constraints.profile_id.clone(),
+        findings,
+    };
     let file = std::fs::File::open(path).map_err(io("open module"))?;
     let size = file.metadata().map_err(io("inspect module"))?.len();
-    // Size first, from metadata: an oversized file is refused without being read.
-    if size > constraints.max_artifact_size_bytes {
-        return Err(Error::NonCompliant {
-            path: path.to_path_buf(),
-            profile_id: constraints.profile_id.clone(),
-            findings: vec![Finding::new(
-                profile::ReasonCode::ArtifactSizeLimitExceeded,
-                format!(
-                    "{size} bytes is over the limit of {} bytes",
-                    constraints.max_artifact_size_bytes
-                ),
-            )],
-        });
+    if let Some(finding) = profile::size_finding(&constraints, size) {
+        return Err(non_compliant(vec![finding]));
     }
     let mut bytes = Vec::with_capacity(size as usize);
     file.take(constraints.max_artifact_size_bytes + 1)
@@ -82,12 +81,28 @@ pub fn prepare(request: &Request<'_>) -> Result<Prepared, Error> {
     })?;
     let findings = profile::check(&constraints, &validated, bytes.len() as u64);
     if !profile::compliant(&findings) {
-        return Err(Error::NonCompliant {
-            path: path.to_path_buf(),
-            profile_id: constraints.profile_id,
-            findings,
-        });
+        return Err(non_compliant(findings));
     }
+    Ok(Checked {
+        bytes,
+        validated,
+        findings,
+    })
+}
+
+/// Reads and checks the module; writes nothing.
+pub fn prepare(request: &Request<'_>) -> Result<Prepared, Error> {
+    tau_durable::name::check(request.blueprint_id).map_err(|reason| Error::BlueprintId {
+        id: request.blueprint_id.to_string(),
+        reason,
+    })?;
+    let Checked {
+        bytes,
+        validated,
+        findings,
+    } = check_module(request.module, request.profile)?;
+    let constraints = request.profile.constraints();
+    let path = request.module;
     let sha = sha256_hex(&bytes);
     let manifest = Manifest {
         schema_version: manifest::SCHEMA_VERSION,

@@ -163,18 +163,22 @@ pub fn matches(pattern: &str, import: &str) -> bool {
     }
 }
 
-/// Checks a validated artifact of `size` bytes against `constraints`.
-pub fn check(constraints: &Constraints, artifact: &Validated, size: u64) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    if size > constraints.max_artifact_size_bytes {
-        findings.push(Finding::new(
+/// The size rule on its own, so callers can apply it from file metadata before reading a byte.
+pub fn size_finding(constraints: &Constraints, size: u64) -> Option<Finding> {
+    (size > constraints.max_artifact_size_bytes).then(|| {
+        Finding::new(
             ReasonCode::ArtifactSizeLimitExceeded,
             format!(
                 "{size} bytes is over the {} limit of {} bytes",
                 constraints.profile_id, constraints.max_artifact_size_bytes
             ),
-        ));
-    }
+        )
+    })
+}
+
+/// Checks a validated artifact of `size` bytes against `constraints`.
+pub fn check(constraints: &Constraints, artifact: &Validated, size: u64) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = size_finding(constraints, size).into_iter().collect();
     if artifact.imports.is_empty() {
         findings.push(Finding::new(
             ReasonCode::AbiAssumedNoImports,
