@@ -141,7 +141,10 @@ pub fn status(cli: &Cli) -> Result<ExitCode> {
     let report = status::inspect(
         &cli.deployment_state_dir,
         tau_deployment::now_unix_ms(),
-        cli.deployment_status_max_age_ms,
+        &tau_deployment::evidence::Requirements {
+            max_age_ms: cli.deployment_status_max_age_ms,
+            ..Default::default()
+        },
     )?;
     if cli.wants_json(cli.deployment_status_json) {
         print_json(&report)?;

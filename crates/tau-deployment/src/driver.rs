@@ -260,6 +260,9 @@ impl Response {
 pub trait Driver {
     /// `attempt` starts at 1 for each case in each run.
     fn deploy(&mut self, case: &Case, attempt: u32) -> Response;
+
+    /// Which kind of evidence this driver's outcomes are; recorded with every run.
+    fn kind(&self) -> crate::evidence::DriverKind;
 }
 
 /// Decides results from the fixture's own fields, in the contract's fixed order, and verifies
@@ -279,6 +282,10 @@ impl ContractEvaluator {
 }
 
 impl Driver for ContractEvaluator {
+    fn kind(&self) -> crate::evidence::DriverKind {
+        crate::evidence::DriverKind::Simulated
+    }
+
     fn deploy(&mut self, case: &Case, attempt: u32) -> Response {
         let mut response = evaluate(case, attempt);
         if let Body::Accepted(accepted) = &mut response.body {

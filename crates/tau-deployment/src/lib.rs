@@ -21,6 +21,7 @@ pub mod cycle;
 pub mod driver;
 mod error;
 pub mod events;
+pub mod evidence;
 pub mod fixture;
 pub mod health;
 pub mod hooks;

@@ -107,6 +107,49 @@ pub fn load_recovered(dir: &Path) -> Result<State> {
     Ok(state)
 }
 
+/// One case a run would evaluate, as `tau run --dry-run` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PreviewCase {
+    pub case_id: String,
+    pub blueprint_id: String,
+    pub deploy_target: String,
+    pub runtime_profile: String,
+}
+
+/// What a run of `fixture` would do against the committed state in `dir`, without taking the
+/// lock or writing anything.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Preview {
+    /// The cases the next run would evaluate, in queue order.
+    pub to_apply: Vec<PreviewCase>,
+    /// Cases already applied by an earlier run (skipped as duplicates).
+    pub already_applied: u64,
+    /// Cases beyond the queue limit that would stay pending.
+    pub deferred: u64,
+}
+
+/// Plans a run of `fixture` against committed state only; nothing is locked, recovered or written.
+pub fn preview(fixture: &Fixture, dir: &Path, options: &Options) -> Result<Preview> {
+    check_options(options)?;
+    let state = State::load(&dir.join(STATE_FILE))?;
+    let processed: FxHashSet<&str> = state.processed_case_keys.iter().map(|k| &**k).collect();
+    let plan = cycle::plan(fixture, |key| processed.contains(key), &options.limits);
+    Ok(Preview {
+        to_apply: plan
+            .queue
+            .iter()
+            .map(|(case, _)| PreviewCase {
+                case_id: case.case_id.to_string(),
+                blueprint_id: case.blueprint_id.to_string(),
+                deploy_target: case.deploy_target.to_string(),
+                runtime_profile: case.runtime_profile.to_string(),
+            })
+            .collect(),
+        already_applied: plan.counts.duplicate_skips,
+        deferred: plan.counts.backlog,
+    })
+}
+
 /// Runs `fixture` against the state in `dir`.
 ///
 /// The fixture is consumed: its cases are released as soon as they are evaluated, before the

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::driver::Target;
 use crate::events::{self, History};
+use crate::evidence::Requirements;
 use crate::health::{self, HealthState};
 use crate::state::{Health, State};
 use crate::{Result, STATE_FILE};
@@ -115,10 +116,10 @@ pub struct Status {
 }
 
 /// Computes the status of the state in `dir` as of `now_ms`.
-pub fn inspect(dir: &Path, now_ms: u64, max_age_ms: Option<u64>) -> Result<Status> {
+pub fn inspect(dir: &Path, now_ms: u64, requirements: &Requirements) -> Result<Status> {
     let state = State::load(&dir.join(STATE_FILE))?;
     let history = events::read_history(dir)?;
-    Ok(compute(&state, history, now_ms, max_age_ms))
+    Ok(compute(&state, history, now_ms, requirements.max_age_ms))
 }
 
 /// Health, gate and age of a health snapshot: everything a gate decision needs.
