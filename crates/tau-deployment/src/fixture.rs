@@ -28,6 +28,10 @@ pub struct Fixture {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub cases: Vec<Case>,
+    /// [`crate::evidence::fixture_digest`] of the bytes this fixture was parsed from; the run
+    /// records it so a gate reader can prove which fixture its evidence came from.
+    #[serde(skip)]
+    pub sha256: String,
 }
 
 /// One deployment case.
@@ -222,7 +226,8 @@ impl Fixture {
     /// Parses and validates fixture bytes, returning every problem found.
     pub fn parse(bytes: &[u8]) -> Result<Self, Vec<Problem>> {
         match sym::scope(|| serde_json::from_slice::<Fixture>(bytes)) {
-            Ok(fixture) => {
+            Ok(mut fixture) => {
+                fixture.sha256 = crate::evidence::fixture_digest(bytes);
                 let problems = fixture.problems();
                 if problems.is_empty() {
                     Ok(fixture)
