@@ -37,6 +37,7 @@ fn fixture(cases: Vec<Case>) -> Fixture {
         name: "t".into(),
         description: None,
         cases,
+        sha256: String::new(),
     }
 }
 
