@@ -27,8 +27,13 @@ struct StateRecord<'a> {
     output_path: String,
 }
 
-/// Writes `report` to `output` (pretty JSON, atomically) and records its identity, without
+/// Writes `report` to `output` (pretty JSON, atomically), then records its identity, without
 /// secrets, under `browser_did` in `<state_dir>/state.json`, holding the state-dir lock.
+///
+/// The order is what makes the record trustworthy: `state.json` is parsed first (a corrupt state
+/// file stops the bootstrap before anything is written), the output file is written next, and
+/// only once it is in place is the identity recorded. A failed output write leaves `state.json`
+/// byte for byte as it was, so the state never names an identity whose file does not exist.
 pub fn persist(
     report: &InitReport,
     output: &Path,
@@ -44,11 +49,24 @@ pub fn persist(
         identity: &report.identity,
         output_path: output.display().to_string(),
     };
-    // State first: a state file that does not parse stops the bootstrap before anything is written.
-    tau_durable::document::upsert_key(&state_path, STATE_KEY, &record)?;
     let mut bytes = serde_json::to_vec_pretty(report).expect("report serializes");
     bytes.push(b'\n');
-    tau_durable::atomic::write(output, &bytes)?;
+    // `update_key` runs the closure after state.json parsed and before it is rewritten; an output
+    // failure is carried out of the closure so the caller sees the I/O error, not a state error.
+    let mut output_error = None;
+    let recorded = tau_durable::document::update_key(&state_path, STATE_KEY, |_| {
+        match tau_durable::atomic::write(output, &bytes) {
+            Ok(()) => Ok(&record),
+            Err(e) => {
+                output_error = Some(e);
+                Err("the output file could not be written".into())
+            }
+        }
+    });
+    if let Some(e) = output_error {
+        return Err(e.into());
+    }
+    recorded?;
     Ok(Persisted {
         output_path: output.to_path_buf(),
         state_path,
@@ -100,5 +118,33 @@ mod tests {
             "{oops"
         );
         assert!(!dir.path().join("o.json").exists());
+    }
+
+    #[test]
+    fn a_failed_output_write_leaves_state_json_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let before = br#"{"schema_version":1,"other":{"kept":true}}"#;
+        std::fs::write(&state, before).unwrap();
+        // A directory where the output file should go: the atomic rename over it fails.
+        let output = dir.path().join("taken");
+        std::fs::create_dir(&output).unwrap();
+        std::fs::write(output.join("inside"), "x").unwrap();
+        let err = persist(&report(), &output, dir.path(), Wait::FailFast).unwrap_err();
+        assert!(
+            matches!(err, Error::Durable(tau_durable::Error::Io { .. })),
+            "{err:?}"
+        );
+        assert_eq!(std::fs::read(&state).unwrap(), before);
+    }
+
+    #[test]
+    fn a_failed_output_write_creates_no_state_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        std::fs::write(&blocker, "file").unwrap();
+        let output = blocker.join("browser-did.json");
+        persist(&report(), &output, dir.path(), Wait::FailFast).unwrap_err();
+        assert!(!dir.path().join("state.json").exists());
     }
 }

@@ -99,6 +99,27 @@ pub struct Cli {
         help_heading = "Gateway")]
     pub gateway_body_limit_bytes: u64,
 
+    /// Connections served at once; beyond it a few more get one answer (liveness 200, else 503).
+    #[arg(long, value_name = "N", env = "TAU_GATEWAY_MAX_CONNECTIONS",
+        default_value_t = tau_gateway::server::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..), help_heading = "Gateway")]
+    pub gateway_max_connections: u32,
+
+    /// A connection with no request for this long is closed.
+    #[arg(long, value_name = "MS", env = "TAU_GATEWAY_IDLE_TIMEOUT_MS",
+        default_value_t = tau_gateway::server::DEFAULT_IDLE_TIMEOUT_MS, help_heading = "Gateway")]
+    pub gateway_idle_timeout_ms: u64,
+
+    /// A request head not complete this long after its first byte closes the connection.
+    #[arg(long, value_name = "MS", env = "TAU_GATEWAY_HEADER_TIMEOUT_MS",
+        default_value_t = tau_gateway::server::DEFAULT_HEADER_TIMEOUT_MS, help_heading = "Gateway")]
+    pub gateway_header_timeout_ms: u64,
+
+    /// A request still being handled after this long is answered 503 request_timeout.
+    #[arg(long, value_name = "MS", env = "TAU_GATEWAY_REQUEST_TIMEOUT_MS",
+        default_value_t = tau_gateway::server::DEFAULT_REQUEST_TIMEOUT_MS, help_heading = "Gateway")]
+    pub gateway_request_timeout_ms: u64,
+
     /// Fixture to replay (required with --deployment-contract-runner).
     #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_FIXTURE")]
     pub deployment_fixture: Option<PathBuf>,

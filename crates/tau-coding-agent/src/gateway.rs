@@ -19,6 +19,10 @@ pub fn serve(cli: &Cli) -> Result<ExitCode> {
     config.status_cache = Duration::from_millis(cli.gateway_status_cache_ms);
     config.max_age_ms = cli.deployment_status_max_age_ms;
     config.body_limit_bytes = cli.gateway_body_limit_bytes;
+    config.max_connections = usize::try_from(cli.gateway_max_connections).unwrap_or(usize::MAX);
+    config.idle_timeout = Duration::from_millis(cli.gateway_idle_timeout_ms);
+    config.header_timeout = Duration::from_millis(cli.gateway_header_timeout_ms);
+    config.request_timeout = Duration::from_millis(cli.gateway_request_timeout_ms);
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(cli.gateway_bind)
             .await

@@ -202,3 +202,20 @@ fn deployment_wasm_browser_did_wasm_build_matches_native() {
         .unwrap();
     assert!(!mismatch.status.success());
 }
+
+#[test]
+fn deployment_wasm_browser_did_unwritable_output_records_nothing_in_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let before = "{\"schema_version\":1,\"kept\":\"as is\"}\n";
+    std::fs::write(&state, before).unwrap();
+    // A regular file where the output's parent directory should be: the write must fail.
+    std::fs::write(dir.path().join("blocker"), "file").unwrap();
+    let mut args = RUNBOOK.to_vec();
+    let output = dir.path().join("blocker").join("browser-did.json");
+    let output = output.to_str().unwrap();
+    args.extend(["--deployment-wasm-browser-did-output", output]);
+    let out = did_init(dir.path(), &args);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), before);
+}

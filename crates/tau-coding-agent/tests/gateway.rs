@@ -1,111 +1,13 @@
 //! The gateway through the real binary on an ephemeral loopback port.
 
 mod common;
+mod gateway_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-
-struct Gateway {
-    child: Child,
-    addr: String,
-}
-
-impl Gateway {
-    fn start(cmd: &mut Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_string();
-        Gateway { child, addr }
-    }
-
-    fn serve(state: &Path) -> Self {
-        Self::start(
-            tau()
-                .args([
-                    "--gateway-serve",
-                    "--gateway-bind",
-                    "127.0.0.1:0",
-                    "--gateway-status-cache-ms",
-                    "50",
-                ])
-                .arg("--deployment-state-dir")
-                .arg(state),
-        )
-    }
-
-    /// Sends a raw HTTP/1.1 request; returns (status, body).
-    fn request(&self, raw_head: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        stream.write_all(raw_head.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response[9..12].parse().unwrap();
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        self.request(&format!(
-            "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-        ))
-    }
-
-    fn status(&self) -> serde_json::Value {
-        let (code, body) = self.get("/gateway/status");
-        assert_eq!(code, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Sends `signal` and returns how long the process took to exit, and whether it exited cleanly.
-    fn stop_with(mut self, signal: &str) -> (Duration, bool) {
-        let started = Instant::now();
-        Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (started.elapsed(), status.success());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "gateway ignored {signal}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use gateway_support::Gateway;
 
 #[test]
 fn gateway_routes_answer_as_documented() {

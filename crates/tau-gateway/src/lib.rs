@@ -12,6 +12,7 @@
 //!
 //! The crate never prints and never exits; the `tau` binary binds, logs and handles signals.
 
+mod conn;
 pub mod fly;
 pub mod metrics;
 pub mod server;

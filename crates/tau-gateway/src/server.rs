@@ -1,4 +1,4 @@
-//! Routes, request accounting and graceful shutdown.
+//! Routes, request accounting and the request timeout; connections are `conn`'s.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -16,8 +16,18 @@ use tau_deployment::health::HealthState;
 use tau_deployment::status::{self, Gate};
 use tokio::net::TcpListener;
 
+use crate::conn;
 use crate::metrics::{self, Metrics};
 use crate::snapshot::{Cache, Snapshot};
+
+/// Default of [`Config::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
+/// Default of [`Config::idle_timeout`], in milliseconds.
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
+/// Default of [`Config::header_timeout`], in milliseconds.
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 5_000;
+/// Default of [`Config::request_timeout`], in milliseconds.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 
 /// How the gateway serves.
 #[derive(Debug, Clone)]
@@ -31,6 +41,19 @@ pub struct Config {
     pub body_limit_bytes: u64,
     /// After the shutdown signal, in-flight requests get this long to finish.
     pub drain: Duration,
+    /// Connections served in full at once; more go to the reserve (see [`crate::conn`]'s policy).
+    pub max_connections: usize,
+    /// Connections beyond `max_connections` that still get one answer: 200 on
+    /// `/gateway/health/live`, 503 `connection_limit` elsewhere. Beyond these, closed at once.
+    pub reserved_connections: usize,
+    /// A connection with no request for this long (from accept, or since its last response) is
+    /// closed.
+    pub idle_timeout: Duration,
+    /// A request head not complete this long after its first byte (slowloris) closes the
+    /// connection.
+    pub header_timeout: Duration,
+    /// A handler still running after this long is answered 503 `request_timeout`.
+    pub request_timeout: Duration,
 }
 
 impl Config {
@@ -41,6 +64,11 @@ impl Config {
             max_age_ms: None,
             body_limit_bytes: 64 * 1024,
             drain: Duration::from_secs(5),
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
+            reserved_connections: 16,
+            idle_timeout: Duration::from_millis(DEFAULT_IDLE_TIMEOUT_MS),
+            header_timeout: Duration::from_millis(DEFAULT_HEADER_TIMEOUT_MS),
+            request_timeout: Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS),
         }
     }
 }
@@ -58,7 +86,7 @@ struct Shared {
     config: Config,
     started: Instant,
     cache: Cache,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
 }
 
 pub const SERVICE: &str = "tau-gateway";
@@ -83,10 +111,28 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         cache: Cache::new(config.state_dir.clone(), config.status_cache),
         started: Instant::now(),
-        metrics: Metrics::default(),
+        metrics: Arc::new(Metrics::default()),
         config: config.clone(),
     });
-    let app = Router::new()
+    let (full, reserve) = (routes(&shared), reserve_routes(&shared));
+    let plan = conn::Plan {
+        full,
+        reserve,
+        max_connections: config.max_connections,
+        reserved_connections: config.reserved_connections,
+        clocks: conn::Clocks {
+            idle: config.idle_timeout,
+            header: config.header_timeout,
+        },
+        drain: config.drain,
+        metrics: shared.metrics.clone(),
+    };
+    Ok(conn::serve(listener, plan, shutdown).await)
+}
+
+/// The routes of a connection under the limit.
+fn routes(shared: &Arc<Shared>) -> Router {
+    Router::new()
         .route("/gateway/status", get(gateway_status))
         .route("/gateway/health/live", get(live))
         .route("/gateway/health/ready", get(ready))
@@ -94,37 +140,16 @@ pub async fn serve(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(shared.clone(), account))
-        .with_state(shared);
+        .with_state(shared.clone())
+}
 
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let graceful = async move {
-        shutdown.await;
-        let _ = signalled_tx.send(());
-    };
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await
-    });
-    let server_abort = server.abort_handle();
-    let mut server = server;
-    tokio::select! {
-        result = &mut server => {
-            result.map_err(std::io::Error::other)??;
-            return Ok(Stopped::Drained);
-        }
-        _ = signalled_rx => {}
-    }
-    match tokio::time::timeout(config.drain, &mut server).await {
-        Ok(result) => {
-            result.map_err(std::io::Error::other)??;
-            Ok(Stopped::Drained)
-        }
-        Err(_) => {
-            server_abort.abort();
-            Ok(Stopped::DrainTimedOut)
-        }
-    }
+/// The routes of a reserve connection (over the limit): liveness, and 503 for the rest.
+fn reserve_routes(shared: &Arc<Shared>) -> Router {
+    Router::new()
+        .route("/gateway/health/live", get(live))
+        .fallback(at_capacity)
+        .layer(middleware::from_fn_with_state(shared.clone(), account))
+        .with_state(shared.clone())
 }
 
 /// Counts and times every request, and refuses oversized bodies before any handler runs.
@@ -147,7 +172,14 @@ async fn account(State(shared): State<Arc<Shared>>, request: Request, next: Next
             Json(json!({ "error": "payload_too_large", "limit_bytes": limit })),
         )
             .into_response(),
-        _ => next.run(request).await,
+        _ => match tokio::time::timeout(shared.config.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "request_timeout" })),
+            )
+                .into_response(),
+        },
     };
     shared
         .metrics
@@ -156,7 +188,7 @@ async fn account(State(shared): State<Arc<Shared>>, request: Request, next: Next
 }
 
 fn uptime_ms(shared: &Shared) -> u64 {
-    shared.started.elapsed().as_millis() as u64
+    u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `GET /gateway/status`: the rollout gate. Unauthenticated by design (it is the platform health
@@ -221,75 +253,60 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn prometheus(State(shared): State<Arc<Shared>>) -> Response {
     let snapshot = shared.cache.get().await;
-    let mut out = String::with_capacity(4096);
-    shared.metrics.render_requests(&mut out);
-    metrics::gauge(
-        &mut out,
-        "tau_gateway_uptime_seconds",
-        "Seconds since the gateway started.",
-        shared.started.elapsed().as_secs_f64(),
-    );
-    let health = match &*snapshot {
-        Snapshot::Health(health) => *health,
-        Snapshot::Unreadable(_) => None,
+    let (readable, health) = match &*snapshot {
+        Snapshot::Health(health) => (true, *health),
+        Snapshot::Unreadable(_) => (false, None),
     };
-    let readable = matches!(&*snapshot, Snapshot::Health(_));
-    metrics::gauge(
-        &mut out,
-        "tau_deployment_state_readable",
-        "1 when state.json could be read.",
-        u8::from(readable),
-    );
     let verdict = status::verdict(
         health.as_ref(),
         tau_deployment::now_unix_ms(),
         shared.config.max_age_ms,
     );
-    let pass = readable && verdict.rollout_gate == Gate::Pass;
-    metrics::gauge(
-        &mut out,
-        "tau_deployment_rollout_gate",
-        "1 when rollout_gate=pass, 0 when it holds.",
-        u8::from(pass),
-    );
-    out.push_str("# HELP tau_deployment_health_state 1 for the current health state.\n# TYPE tau_deployment_health_state gauge\n");
-    for state in [
-        HealthState::Healthy,
-        HealthState::Degraded,
-        HealthState::Failing,
-    ] {
-        let current = readable && verdict.classification.state == state;
-        out.push_str(&format!(
-            "tau_deployment_health_state{{state=\"{}\"}} {}\n",
-            state.as_str(),
-            u8::from(current)
-        ));
-    }
     let h = health.unwrap_or_default();
-    metrics::gauge(
-        &mut out,
-        "tau_deployment_failure_streak",
-        "Consecutive runs with failed cases.",
-        h.failure_streak,
-    );
-    metrics::gauge(
-        &mut out,
-        "tau_deployment_queue_depth",
-        "Cases still pending after the last run.",
-        h.queue_depth,
-    );
-    let age = verdict.state_age_ms.map_or(-1.0, |ms| ms as f64 / 1000.0);
-    metrics::gauge(
-        &mut out,
-        "tau_deployment_state_age_seconds",
-        "Seconds since the last run (-1 before any run).",
-        age,
-    );
-    let mut response = out.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    let deployment = metrics::Deployment {
+        uptime_seconds: shared.started.elapsed().as_secs_f64(),
+        state_readable: readable,
+        gate_pass: readable && verdict.rollout_gate == Gate::Pass,
+        health_state: readable.then(|| verdict.classification.state.as_str()),
+        health_states: [
+            HealthState::Healthy,
+            HealthState::Degraded,
+            HealthState::Failing,
+        ]
+        .map(HealthState::as_str)
+        .to_vec(),
+        failure_streak: h.failure_streak,
+        queue_depth: h.queue_depth,
+        // Milliseconds to seconds; precision beyond 2^53 ms (285,000 years) does not matter.
+        state_age_seconds: verdict.state_age_ms.map(|ms| ms as f64 / 1000.0),
+    };
+    match shared.metrics.encode(&deployment) {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
+            );
+            response
+        }
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "metrics_encoding_failed" })),
+        )
+            .into_response(),
+    }
+}
+
+/// Every path but liveness on a reserve connection (over the connection limit).
+async fn at_capacity() -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "error": "connection_limit" })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
@@ -304,3 +321,7 @@ async fn method_not_allowed() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
