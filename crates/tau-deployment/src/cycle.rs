@@ -311,14 +311,19 @@ pub fn judge(case: &Case, response: &Response) -> Disposition {
         // Expected keys are unique, so equal counts with every expected key present means the
         // key sets are equal; only on a difference are the extra keys named.
         if expected.response_body_match == BodyMatch::Exact && response.body.len() != body.0.len() {
+            let before = differences.len();
             for key in response.body.keys() {
                 if !body.0.iter().any(|(k, _)| k == key) {
                     let got = response.body.get(key).unwrap_or_default();
-                    differences.push(format!(
-                        "response_body.{key}: not expected, got {got} (the body is compared exactly; \
-                         set expected.response_body_match to \"subset\" to allow extra keys)"
-                    ));
+                    differences.push(format!("response_body.{key}: not expected, got {got}"));
                 }
+            }
+            if differences.len() > before {
+                differences.push(
+                    "response bodies compare exactly; list every key or set \
+                     expected.response_body_match to \"subset\""
+                        .into(),
+                );
             }
         }
     }

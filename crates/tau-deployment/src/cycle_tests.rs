@@ -229,7 +229,8 @@ fn response_bodies_compare_exactly_by_default() {
             results[1]
         );
     };
-    assert_eq!(diffs.len(), 8, "{diffs:?}");
+    assert_eq!(diffs.len(), 9, "{diffs:?}");
+    assert!(diffs[8].contains("subset"), "{diffs:?}");
     assert!(
         diffs[0].starts_with("response_body.blueprint_id: not expected, got \"bp\""),
         "{diffs:?}"
