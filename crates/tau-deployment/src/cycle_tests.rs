@@ -409,3 +409,31 @@ proptest! {
         prop_assert!(limits.retry_delay(retry) <= MAX_RETRY_DELAY);
     }
 }
+
+/// A fixture written for the runbook's tool (loose spellings, an empty image, a padded error
+/// code) replays with the tool's decisions: nothing breaks its contract.
+#[test]
+fn a_fixture_the_runbook_tool_accepts_replays_with_its_decisions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
+    let f = Fixture::load(&dir.join("runbook-compat.json")).unwrap();
+    let limits = Limits::default();
+    let mut driver = ContractEvaluator::new(&dir, crate::artifacts::Options::default());
+    let mut results = Vec::new();
+    execute(
+        plan(&f, |_| false, &limits),
+        &limits,
+        &mut driver,
+        &mut Recorder::default(),
+        &mut |r| {
+            results.push((r.case.case_id.to_string(), r.disposition));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|(_, d)| matches!(d, Disposition::ContractMismatch(_)))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(results.len(), 5);
+}
