@@ -414,7 +414,8 @@ proptest! {
 /// code) replays with the tool's decisions: nothing breaks its contract.
 #[test]
 fn a_fixture_the_runbook_tool_accepts_replays_with_its_decisions() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
     let f = Fixture::load(&dir.join("runbook-compat.json")).unwrap();
     let limits = Limits::default();
     let mut driver = ContractEvaluator::new(&dir, crate::artifacts::Options::default());
