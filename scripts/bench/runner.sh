@@ -16,6 +16,10 @@ runs="${RUNS:-3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet -p tau-coding-agent
+# The fixture's WASM cases name these modules; a missing artifact is refused, not deployed.
+mkdir -p "$work/modules"
+cp testdata/deployment-contract/modules/edge-runtime.wasm "$work/modules/edge-runtime.wasm"
+cp testdata/deployment-contract/modules/channel-automation.wasm "$work/modules/channel.wasm"
 first_seconds=""
 first_n=""
 for n in "$@"; do

@@ -4,11 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::json;
+use tau_deployment::artifacts;
 use tau_deployment::cycle::Limits;
-use tau_deployment::driver::ContractEvaluator;
 use tau_deployment::events::Rotation;
 use tau_deployment::fixture::Fixture;
 use tau_deployment::runner::{self, Options};
+use tau_deployment::simulated::ContractEvaluator;
 use tau_deployment::status::{self, Gate};
 
 use crate::cli::Cli;
@@ -46,9 +47,11 @@ pub fn run_contract(cli: &Cli) -> Result<ExitCode> {
         fixture,
         &cli.deployment_state_dir,
         &options,
+        // Every named WASM artifact is required since core v2; `--deployment-require-artifacts`
+        // is accepted and no longer changes anything.
         &mut ContractEvaluator::new(
             fixture_path.parent().unwrap_or(std::path::Path::new(".")),
-            cli.deployment_require_artifacts,
+            artifacts::Options::default(),
         ),
         &mut hooks,
     )

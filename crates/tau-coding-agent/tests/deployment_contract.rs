@@ -78,7 +78,7 @@ fn deployment_contract_broken_expectation_exits_1_and_names_the_case() {
     let err = stderr(&out);
     assert!(
         err.contains(
-            "contract broken: case expects-wrong-status: status_code: expected 202, got 201"
+            "contract broken: case \"expects-wrong-status\" (blueprint edge-wasm): status_code: expected 202, got 201"
         ),
         "{err}"
     );
@@ -98,11 +98,11 @@ fn deployment_contract_invalid_fixture_exits_2_listing_every_problem_and_writes_
         "{err}"
     );
     assert!(
-        err.contains("cases[0] (case_id \"missing-region\"): field `region`"),
+        err.contains("cases[0].region (case_id \"missing-region\"): missing"),
         "{err}"
     );
     assert!(
-        err.contains("cases[2] (case_id \"bad-types\"): field `replicas`"),
+        err.contains("cases[2].replicas (case_id \"bad-types\"): expected an integer"),
         "{err}"
     );
     assert!(

@@ -1,44 +1,24 @@
 use super::*;
-use crate::driver::Outcome;
-use crate::fixture::{Expectation, SimulatedFailure};
-use crate::sym::Sym;
 use tau_durable::lock::Wait;
 use tau_testkit::wasm;
 
-fn case(module: Option<&str>, manifest: Option<&str>) -> Case {
-    Case {
-        schema_version: 1,
-        case_id: Sym::new("c"),
-        deploy_target: Sym::new("wasm"),
-        runtime_profile: Sym::new("wasm_wasi"),
-        blueprint_id: Sym::new("edge-wasm"),
-        environment: Sym::new("staging"),
-        region: Sym::new("global"),
-        container_image: None,
-        wasm_module: module.map(Sym::new),
-        wasm_manifest: manifest.map(Sym::new),
-        replicas: 1,
-        simulate_retryable_failure: SimulatedFailure::Never,
-        expected: Expectation {
-            outcome: Outcome::Success,
-            status_code: 201,
-            error_code: Sym::default(),
-            response_body: Default::default(),
-        },
-    }
-}
-
 fn reason(response: Response) -> String {
     response.body.reason().unwrap_or_default()
+}
+
+fn module(dir: &Path, reference: &str, options: Options) -> Result<Artifact, Response> {
+    Verifier::new(dir, options).verify(None, Some(&Sym::new(reference)), Profile::WasmWasi)
+}
+
+fn manifest(dir: &Path, reference: &str, profile: Profile) -> Result<Artifact, Response> {
+    Verifier::new(dir, Options::default()).verify(Some(&Sym::new(reference)), None, profile)
 }
 
 #[test]
 fn an_existing_module_is_validated_and_hashed() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("m.wasm"), wasm::edge_runtime()).unwrap();
-    let artifact = Verifier::new(dir.path(), false)
-        .verify(&case(Some("m.wasm"), None), Profile::WasmWasi)
-        .unwrap();
+    let artifact = module(dir.path(), "m.wasm", Options::default()).unwrap();
     assert_eq!(
         artifact.sha256.as_deref(),
         Some(tau_wasm::sha256_hex(&wasm::edge_runtime()).as_str())
@@ -52,31 +32,99 @@ fn an_existing_module_is_validated_and_hashed() {
 }
 
 #[test]
-fn a_missing_module_is_recorded_unverified_unless_artifacts_are_required() {
+fn a_missing_module_is_refused_as_a_missing_artifact() {
     let dir = tempfile::tempdir().unwrap();
-    let c = case(Some("nope.wasm"), None);
-    let lenient = Verifier::new(dir.path(), false)
-        .verify(&c, Profile::WasmWasi)
-        .unwrap();
-    assert_eq!(lenient.verified, Some(false));
-    let strict = Verifier::new(dir.path(), true)
-        .verify(&c, Profile::WasmWasi)
-        .unwrap_err();
-    assert_eq!(strict.error_code, Some(ErrorCode::MissingArtifact));
-    assert_eq!(reason(strict), "wasm_module_not_found");
+    let err = module(dir.path(), "nope.wasm", Options::default()).unwrap_err();
+    assert_eq!(err.error_code, Some(ErrorCode::MissingArtifact));
+    assert_eq!(err.status_code, 400);
+    assert_eq!(reason(err), "wasm_module_not_found");
 }
 
 #[test]
 fn a_non_compliant_module_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p1.wasm"), wasm::preview1()).unwrap();
-    let err = Verifier::new(dir.path(), false)
-        .verify(&case(Some("p1.wasm"), None), Profile::WasmWasi)
-        .unwrap_err();
+    let err = module(dir.path(), "p1.wasm", Options::default()).unwrap_err();
     assert_eq!(
         (err.status_code, reason(err)),
         (400, "invalid_wasm_module".to_string())
     );
+}
+
+#[test]
+fn absolute_and_parent_paths_are_refused_unless_allowed() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("fixtures");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(outer.path().join("m.wasm"), wasm::edge_runtime()).unwrap();
+    let absolute = outer.path().join("m.wasm").to_string_lossy().into_owned();
+    for reference in ["../m.wasm", absolute.as_str()] {
+        let err = module(&dir, reference, Options::default()).unwrap_err();
+        assert_eq!(err.error_code, Some(ErrorCode::MissingArtifact));
+        assert_eq!(
+            reason(err),
+            "artifact_path_outside_fixture_dir",
+            "{reference}"
+        );
+        let allowed = Options {
+            allow_outside_fixture_dir: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            module(&dir, reference, allowed).unwrap().verified,
+            Some(true)
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_leading_out_of_the_fixture_dir_is_refused() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("fixtures");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(outer.path().join("m.wasm"), wasm::edge_runtime()).unwrap();
+    std::os::unix::fs::symlink(outer.path().join("m.wasm"), dir.join("link.wasm")).unwrap();
+    let err = module(&dir, "link.wasm", Options::default()).unwrap_err();
+    assert_eq!(reason(err), "artifact_path_outside_fixture_dir");
+    // A symlink that stays inside is followed.
+    std::fs::write(dir.join("real.wasm"), wasm::edge_runtime()).unwrap();
+    std::os::unix::fs::symlink(dir.join("real.wasm"), dir.join("inside.wasm")).unwrap();
+    assert!(module(&dir, "inside.wasm", Options::default()).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_fifos_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.wasm")).unwrap();
+    let fifo = dir.path().join("fifo.wasm");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let allowed = Options {
+        allow_outside_fixture_dir: true,
+        ..Options::default()
+    };
+    // Opening a FIFO with no writer would block for ever; a refusal proves it was never opened.
+    let err = module(dir.path(), "zero.wasm", allowed).unwrap_err();
+    assert_eq!(reason(err), "artifact_not_regular_file");
+    if made.is_ok_and(|s| s.success()) {
+        let err = module(dir.path(), "fifo.wasm", allowed).unwrap_err();
+        assert_eq!(reason(err), "artifact_not_regular_file");
+        let err = manifest(dir.path(), "fifo.wasm", Profile::WasmWasi).unwrap_err();
+        assert_eq!(reason(err), "artifact_not_regular_file");
+    }
+}
+
+#[test]
+fn files_over_the_cap_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.wasm"), wasm::edge_runtime()).unwrap();
+    let tight = Options {
+        max_bytes: 8,
+        ..Options::default()
+    };
+    let err = module(dir.path(), "m.wasm", tight).unwrap_err();
+    assert_eq!(reason(err), "artifact_too_large");
 }
 
 fn package(dir: &Path, profile: RuntimeProfile) -> String {
@@ -104,18 +152,18 @@ fn package(dir: &Path, profile: RuntimeProfile) -> String {
 }
 
 #[test]
-fn a_packaged_manifest_is_verified_and_its_profile_enforced() {
+fn a_packaged_manifest_answers_with_its_artifact_path_and_constraints() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = package(dir.path(), RuntimeProfile::WasmWasi);
-    let c = case(None, Some(&manifest));
-    let artifact = Verifier::new(dir.path(), false)
-        .verify(&c, Profile::WasmWasi)
-        .unwrap();
-    assert_eq!(artifact.manifest.as_deref(), Some(manifest.as_str()));
+    let reference = package(dir.path(), RuntimeProfile::WasmWasi);
+    let artifact = manifest(dir.path(), &reference, Profile::WasmWasi).unwrap();
+    let sha = tau_wasm::sha256_hex(&wasm::edge_runtime());
+    assert_eq!(artifact.manifest.as_deref(), Some(reference.as_str()));
+    assert_eq!(&*artifact.reference, format!("{sha}.wasm"));
+    assert_eq!(artifact.sha256.as_deref(), Some(sha.as_str()));
     assert_eq!(artifact.size_bytes, Some(wasm::edge_runtime().len() as u64));
-    let mismatch = Verifier::new(dir.path(), false)
-        .verify(&c, Profile::ChannelAutomationWasi)
-        .unwrap_err();
+    let gates = artifact.capability_constraints.unwrap();
+    assert!(!gates.is_empty());
+    let mismatch = manifest(dir.path(), &reference, Profile::ChannelAutomationWasi).unwrap_err();
     assert_eq!(
         (mismatch.status_code, mismatch.error_code),
         (422, Some(ErrorCode::UnsupportedRuntime))
@@ -124,9 +172,29 @@ fn a_packaged_manifest_is_verified_and_its_profile_enforced() {
 }
 
 #[test]
+fn a_manifest_whose_deploy_target_is_not_wasm_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = package(dir.path(), RuntimeProfile::WasmWasi);
+    let path = dir.path().join(&reference);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"deploy_target\": \"wasm\""), "{text}");
+    std::fs::write(
+        &path,
+        text.replace(
+            "\"deploy_target\": \"wasm\"",
+            "\"deploy_target\": \"container\"",
+        ),
+    )
+    .unwrap();
+    let err = manifest(dir.path(), &reference, Profile::WasmWasi).unwrap_err();
+    assert_eq!(err.error_code, Some(ErrorCode::MissingArtifact));
+    assert_eq!(reason(err), "invalid_wasm_manifest");
+}
+
+#[test]
 fn a_tampered_or_missing_manifest_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = package(dir.path(), RuntimeProfile::WasmWasi);
+    let reference = package(dir.path(), RuntimeProfile::WasmWasi);
     let artifact = std::fs::read_dir(dir.path().join("artifacts/edge-wasm"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -135,13 +203,8 @@ fn a_tampered_or_missing_manifest_is_invalid() {
     let mut bytes = std::fs::read(&artifact).unwrap();
     bytes[20] ^= 0xff;
     std::fs::write(&artifact, bytes).unwrap();
-    for c in [
-        case(None, Some(&manifest)),
-        case(None, Some("missing.manifest.json")),
-    ] {
-        let err = Verifier::new(dir.path(), false)
-            .verify(&c, Profile::WasmWasi)
-            .unwrap_err();
+    for reference in [reference.as_str(), "missing.manifest.json"] {
+        let err = manifest(dir.path(), reference, Profile::WasmWasi).unwrap_err();
         assert_eq!(reason(err), "invalid_wasm_manifest");
     }
 }

@@ -7,10 +7,11 @@
 use std::time::Duration;
 
 use crate::driver::{Driver, Outcome, Response, Target};
-use crate::fixture::{Case, Fixture};
+use crate::fixture::{BodyMatch, Case, Fixture};
 use crate::hooks::Hooks;
+use crate::request::Request;
 use crate::sym::Sym;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Retry delays never exceed this, however many attempts are allowed.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -47,8 +48,14 @@ impl Limits {
 }
 
 /// The dedupe key: `target:runtime:environment:blueprint_id:case_id`, trimmed, lower-cased except
-/// the case id.
-pub fn case_key(case: &Case) -> Sym {
+/// the case id, as the runbook's tool spells it.
+///
+/// The tool joins the parts with bare `:`, so `("staging:a", "b", id "c")` and
+/// `("staging", "a", id "b:c")` share a key and one case is silently skipped. Here `%` and `:`
+/// inside the first four parts are percent-escaped, which makes the key injective (the case id is
+/// everything after the fourth separator) while every key whose parts hold neither character,
+/// which is every key of a case the contract can accept, stays byte-identical to the tool's.
+pub fn case_key(case: &Request) -> Sym {
     let parts = [
         &case.deploy_target,
         &case.runtime_profile,
@@ -59,7 +66,13 @@ pub fn case_key(case: &Case) -> Sym {
         parts.iter().map(|p| p.len() + 1).sum::<usize>() + case.case_id.len(),
     );
     for part in parts {
-        key.extend(part.trim().chars().map(|c| c.to_ascii_lowercase()));
+        for c in part.trim().chars() {
+            match c {
+                '%' => key.push_str("%25"),
+                ':' => key.push_str("%3A"),
+                c => key.push(c.to_ascii_lowercase()),
+            }
+        }
         key.push(':');
     }
     key.push_str(case.case_id.trim());
@@ -184,8 +197,18 @@ pub fn execute<'f>(
     let mut counts = plan.counts;
     let total = plan.queue.len();
     for (done, (case, key)) in plan.queue.into_iter().enumerate() {
+        let deploy = |driver: &mut dyn Driver, attempt| {
+            driver
+                .deploy(&case.request, attempt)
+                .map_err(|source| Error::Driver {
+                    case_id: case.case_id.to_string(),
+                    blueprint_id: case.blueprint_id.to_string(),
+                    attempt,
+                    source,
+                })
+        };
         let mut attempt = 1;
-        let mut response = driver.deploy(case, attempt);
+        let mut response = deploy(driver, attempt)?;
         while response.outcome == Outcome::RetryableFailure {
             counts.retryable_failures += 1;
             if attempt >= limits.retry_max_attempts {
@@ -194,7 +217,7 @@ pub fn execute<'f>(
             hooks.sleep(limits.retry_delay(attempt));
             attempt += 1;
             counts.retry_attempts += 1;
-            response = driver.deploy(case, attempt);
+            response = deploy(driver, attempt)?;
         }
         let disposition = judge(case, &response);
         match &disposition {
@@ -225,6 +248,29 @@ pub fn execute<'f>(
     Ok(counts)
 }
 
+impl CaseResult<'_> {
+    /// Why the case failed this run, naming the case and its blueprint; `None` when it did not.
+    pub fn failure(&self) -> Option<String> {
+        let why = match &self.disposition {
+            Disposition::ContractMismatch(diffs) => diffs.join("; "),
+            Disposition::RetriesExhausted => format!(
+                "still failing after {} attempt(s): {}",
+                self.attempts,
+                self.response
+                    .body
+                    .reason()
+                    .as_deref()
+                    .unwrap_or("no reason given")
+            ),
+            Disposition::Applied | Disposition::Rejected => return None,
+        };
+        Some(format!(
+            "case {:?} (blueprint {}): {why}",
+            &*self.case.case_id, self.case.blueprint_id
+        ))
+    }
+}
+
 /// Compares a response with the case's expectation.
 pub fn judge(case: &Case, response: &Response) -> Disposition {
     let expected = &case.expected;
@@ -249,15 +295,36 @@ pub fn judge(case: &Case, response: &Response) -> Disposition {
             &*expected.error_code
         ));
     }
-    for (key, want) in &expected.response_body.0 {
-        match response.body.get(key) {
-            Some(got) if got == *want => {}
-            Some(got) => {
-                differences.push(format!("response_body.{key}: expected {want}, got {got}"))
+    if let Some(body) = &expected.response_body {
+        for (key, want) in &body.0 {
+            match response.body.field(key) {
+                Some(got) if got.equals(want) => {}
+                Some(got) => differences.push(format!(
+                    "response_body.{key}: expected {want}, got {}",
+                    got.to_value()
+                )),
+                None => differences.push(format!(
+                    "response_body.{key}: expected {want}, missing from the response"
+                )),
             }
-            None => differences.push(format!(
-                "response_body.{key}: expected {want}, missing from the response"
-            )),
+        }
+        // Expected keys are unique, so equal counts with every expected key present means the
+        // key sets are equal; only on a difference are the extra keys named.
+        if expected.response_body_match == BodyMatch::Exact && response.body.len() != body.0.len() {
+            let before = differences.len();
+            for key in response.body.keys() {
+                if !body.0.iter().any(|(k, _)| k == key) {
+                    let got = response.body.get(key).unwrap_or_default();
+                    differences.push(format!("response_body.{key}: not expected, got {got}"));
+                }
+            }
+            if differences.len() > before {
+                differences.push(
+                    "response bodies compare exactly; list every key or set \
+                     expected.response_body_match to \"subset\""
+                        .into(),
+                );
+            }
         }
     }
     if !differences.is_empty() {

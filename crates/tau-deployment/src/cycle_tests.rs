@@ -1,34 +1,25 @@
 use super::*;
-use crate::driver::{ContractEvaluator, ErrorCode};
-use crate::fixture::{Expectation, SimulatedFailure};
+use crate::driver::{DriverError, ErrorCode};
+use crate::fixture::{Expectation, ExpectedBody};
+use crate::request::SimulatedFailure;
+use crate::simulated::ContractEvaluator;
 use proptest::prelude::*;
 
 fn case(id: &str, target: &str) -> Case {
-    let (profile, artifact, status) = if target == "wasm" {
-        ("wasm_wasi", None, 201)
+    let profile = if target == "wasm" {
+        "wasm_wasi"
     } else {
-        ("native", Some(Sym::new("img")), 202)
+        "native"
     };
-    Case {
-        schema_version: 1,
-        case_id: Sym::new(id),
-        deploy_target: Sym::new(target),
-        runtime_profile: Sym::new(profile),
-        blueprint_id: Sym::new("bp"),
-        environment: Sym::new("staging"),
-        region: Sym::new("r"),
-        container_image: artifact,
-        wasm_module: Some(Sym::new("m.wasm")),
-        wasm_manifest: None,
-        replicas: 1,
-        simulate_retryable_failure: SimulatedFailure::Never,
-        expected: Expectation {
-            outcome: Outcome::Success,
-            status_code: status,
-            error_code: Sym::default(),
-            response_body: Default::default(),
-        },
-    }
+    Case::example(id, target, profile)
+}
+
+/// The simulated driver over a directory holding a compliant `m.wasm`.
+fn evaluator() -> (tempfile::TempDir, ContractEvaluator) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.wasm"), tau_testkit::wasm::edge_runtime()).unwrap();
+    let evaluator = ContractEvaluator::new(dir.path(), crate::artifacts::Options::default());
+    (dir, evaluator)
 }
 
 fn fixture(cases: Vec<Case>) -> Fixture {
@@ -59,16 +50,11 @@ fn run_all<'f>(
 ) -> (Vec<CaseResult<'f>>, Counts) {
     let plan = plan(fixture, |_| false, limits);
     let mut results = Vec::new();
-    let counts = execute(
-        plan,
-        limits,
-        &mut ContractEvaluator::default(),
-        hooks,
-        &mut |r| {
-            results.push(r);
-            Ok(())
-        },
-    )
+    let (_dir, mut driver) = evaluator();
+    let counts = execute(plan, limits, &mut driver, hooks, &mut |r| {
+        results.push(r);
+        Ok(())
+    })
     .unwrap();
     (results, counts)
 }
@@ -76,9 +62,9 @@ fn run_all<'f>(
 #[test]
 fn case_key_is_trimmed_and_lowercased_except_the_case_id() {
     let mut c = case(" Case-A ", "Container");
-    c.runtime_profile = Sym::new(" Native");
-    c.environment = Sym::new("STAGING ");
-    c.blueprint_id = Sym::new("Edge");
+    c.request.runtime_profile = Sym::new(" Native");
+    c.request.environment = Sym::new("STAGING ");
+    c.request.blueprint_id = Sym::new("Edge");
     assert_eq!(&*case_key(&c), "container:native:staging:edge:Case-A");
 }
 
@@ -118,7 +104,7 @@ fn processed_cases_are_skipped_as_duplicates() {
 #[test]
 fn retries_back_off_exponentially_then_give_up() {
     let mut c = case("a", "container");
-    c.simulate_retryable_failure = SimulatedFailure::Always;
+    c.request.simulate_retryable_failure = SimulatedFailure::Always;
     let f = fixture(vec![c]);
     let limits = Limits {
         retry_max_attempts: 4,
@@ -151,12 +137,13 @@ fn retries_back_off_exponentially_then_give_up() {
 #[test]
 fn expected_retryable_failure_is_failed_for_this_run_but_not_a_mismatch() {
     let mut c = case("a", "container");
-    c.simulate_retryable_failure = SimulatedFailure::Always;
+    c.request.simulate_retryable_failure = SimulatedFailure::Always;
     c.expected = Expectation {
         outcome: Outcome::RetryableFailure,
         status_code: 503,
         error_code: Sym::new("deployment_backend_unavailable"),
-        response_body: Default::default(),
+        response_body: None,
+        response_body_match: BodyMatch::Exact,
     };
     let f = fixture(vec![c]);
     let (results, counts) = run_all(&f, &Limits::default(), &mut Recorder::default());
@@ -168,7 +155,7 @@ fn expected_retryable_failure_is_failed_for_this_run_but_not_a_mismatch() {
 #[test]
 fn a_counted_failure_recovers_within_the_attempt_budget() {
     let mut c = case("a", "wasm");
-    c.simulate_retryable_failure = SimulatedFailure::FirstAttempts(2);
+    c.request.simulate_retryable_failure = SimulatedFailure::FirstAttempts(2);
     let f = fixture(vec![c]);
     let (results, counts) = run_all(&f, &Limits::default(), &mut Recorder::default());
     assert_eq!(results[0].disposition, Disposition::Applied);
@@ -182,10 +169,11 @@ fn a_counted_failure_recovers_within_the_attempt_budget() {
 #[test]
 fn mismatches_say_what_differed() {
     let mut c = case("a", "wasm");
-    c.expected.response_body = crate::fixture::ExpectedBody(vec![
+    c.expected.response_body = Some(ExpectedBody(vec![
         ("rollout_strategy".into(), "rolling".into()),
         ("nope".into(), 1.into()),
-    ]);
+    ]));
+    c.expected.response_body_match = BodyMatch::Subset;
     let f = fixture(vec![c]);
     let (results, _) = run_all(&f, &Limits::default(), &mut Recorder::default());
     let Disposition::ContractMismatch(diffs) = &results[0].disposition else {
@@ -197,6 +185,156 @@ fn mismatches_say_what_differed() {
             "response_body.rollout_strategy: expected \"rolling\", got \"canary\"",
             "response_body.nope: expected 1, missing from the response",
         ]
+    );
+}
+
+fn body(pairs: &[(&str, serde_json::Value)]) -> Option<ExpectedBody> {
+    Some(ExpectedBody(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    ))
+}
+
+fn full_container_body() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("status", "accepted".into()),
+        ("blueprint_id", "bp".into()),
+        ("deploy_target", "container".into()),
+        ("runtime_profile", "native".into()),
+        ("environment", "staging".into()),
+        ("region", "r".into()),
+        ("artifact", "img:1".into()),
+        ("replicas", 1.into()),
+        ("rollout_strategy", "recreate".into()),
+    ]
+}
+
+#[test]
+fn response_bodies_compare_exactly_by_default() {
+    let mut exact = case("a", "container");
+    exact.expected.response_body = body(&full_container_body());
+    let mut partial = case("b", "container");
+    partial.expected.response_body = body(&[("status", "accepted".into())]);
+    let mut subset = partial.clone();
+    subset.request.case_id = Sym::new("c");
+    subset.expected.response_body_match = BodyMatch::Subset;
+    let f = fixture(vec![exact, partial, subset]);
+    let (results, counts) = run_all(&f, &Limits::default(), &mut Recorder::default());
+    assert_eq!(results[0].disposition, Disposition::Applied);
+    let Disposition::ContractMismatch(diffs) = &results[1].disposition else {
+        panic!(
+            "a partial body passed an exact comparison: {:?}",
+            results[1]
+        );
+    };
+    assert_eq!(diffs.len(), 9, "{diffs:?}");
+    assert!(diffs[8].contains("subset"), "{diffs:?}");
+    assert!(
+        diffs[0].starts_with("response_body.blueprint_id: not expected, got \"bp\""),
+        "{diffs:?}"
+    );
+    assert_eq!(results[2].disposition, Disposition::Applied);
+    assert_eq!(counts.contract_mismatches, 1);
+}
+
+#[test]
+fn failure_messages_name_the_case_and_its_blueprint() {
+    let mut c = case("a", "container");
+    c.expected.status_code = 201;
+    let f = fixture(vec![c]);
+    let (results, _) = run_all(&f, &Limits::default(), &mut Recorder::default());
+    let message = results[0].failure().unwrap();
+    assert_eq!(
+        message,
+        "case \"a\" (blueprint bp): status_code: expected 201, got 202"
+    );
+}
+
+/// A driver that cannot answer.
+struct Broken;
+impl Driver for Broken {
+    fn deploy(&mut self, _: &Request, _: u32) -> std::result::Result<Response, DriverError> {
+        Err(DriverError::new("backend connection reset"))
+    }
+    fn kind(&self) -> crate::evidence::DriverKind {
+        crate::evidence::DriverKind::DeployAgent
+    }
+}
+
+#[test]
+fn a_driver_error_stops_the_run_and_names_the_case() {
+    let f = fixture(vec![case("a", "container")]);
+    let limits = Limits::default();
+    let plan = plan(&f, |_| false, &limits);
+    let mut seen = 0;
+    let err = execute(
+        plan,
+        &limits,
+        &mut Broken,
+        &mut Recorder::default(),
+        &mut |_| {
+            seen += 1;
+            Ok(())
+        },
+    )
+    .unwrap_err();
+    assert_eq!(seen, 0, "a driver failure is not a case result");
+    let text = err.to_string();
+    assert!(
+        text.contains("\"a\"") && text.contains("bp") && text.contains("connection reset"),
+        "{text}"
+    );
+}
+
+/// A driver that records what it was given: the seam hands over the request only.
+struct Spy(Vec<Request>);
+impl Driver for Spy {
+    fn deploy(&mut self, request: &Request, _: u32) -> std::result::Result<Response, DriverError> {
+        self.0.push(request.clone());
+        Ok(Response::rejected(400, ErrorCode::InvalidBlueprint, "x"))
+    }
+    fn kind(&self) -> crate::evidence::DriverKind {
+        crate::evidence::DriverKind::DeployAgent
+    }
+}
+
+#[test]
+fn the_driver_receives_the_request_of_each_case() {
+    let f = fixture(vec![case("a", "container")]);
+    let limits = Limits::default();
+    let mut spy = Spy(Vec::new());
+    execute(
+        plan(&f, |_| false, &limits),
+        &limits,
+        &mut spy,
+        &mut Recorder::default(),
+        &mut |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(spy.0, [f.cases[0].request.clone()]);
+}
+
+#[test]
+fn keys_that_joined_with_colons_collided_are_distinct() {
+    // Before escaping, both keys were "container:native:staging:a:b:c".
+    let mut one = case("c", "container");
+    one.request.environment = Sym::new("staging:a");
+    one.request.blueprint_id = Sym::new("b");
+    let mut two = case("b:c", "container");
+    two.request.blueprint_id = Sym::new("a");
+    assert_ne!(case_key(&one), case_key(&two));
+    assert_eq!(&*case_key(&one), "container:native:staging%3Aa:b:c");
+    assert_eq!(&*case_key(&two), "container:native:staging:a:b:c");
+}
+
+#[test]
+fn keys_of_ordinary_cases_are_the_runbook_tools_keys() {
+    let c = case("wasm-edge-staging", "wasm");
+    assert_eq!(
+        &*case_key(&c),
+        "wasm:wasm_wasi:staging:bp:wasm-edge-staging"
     );
 }
 
@@ -240,10 +378,63 @@ proptest! {
         prop_assert_eq!(order, sorted);
     }
 
+    /// Different (normalized) cases never share a dedupe key.
+    #[test]
+    fn case_keys_are_injective(
+        a in prop::collection::vec("[a:%Bb]{0,4}", 5),
+        b in prop::collection::vec("[a:%Bb]{0,4}", 5),
+    ) {
+        let make = |p: &[String]| {
+            let mut c = case(&p[4], "container");
+            c.request.deploy_target = Sym::new(&p[0]);
+            c.request.runtime_profile = Sym::new(&p[1]);
+            c.request.environment = Sym::new(&p[2]);
+            c.request.blueprint_id = Sym::new(&p[3]);
+            c
+        };
+        let norm = |p: &[String]| -> Vec<String> {
+            let mut v: Vec<String> = p[..4].iter().map(|s| s.to_ascii_lowercase()).collect();
+            v.push(p[4].clone());
+            v
+        };
+        if norm(&a) != norm(&b) {
+            prop_assert_ne!(case_key(&make(&a)), case_key(&make(&b)));
+        }
+    }
+
     #[test]
     fn retry_delays_never_decrease_and_never_pass_the_cap(base in 0u64..100_000, retry in 1u32..80) {
         let limits = Limits { retry_base_delay_ms: base, ..Limits::default() };
         prop_assert!(limits.retry_delay(retry) <= limits.retry_delay(retry + 1));
         prop_assert!(limits.retry_delay(retry) <= MAX_RETRY_DELAY);
     }
+}
+
+/// A fixture written for the runbook's tool (loose spellings, an empty image, a padded error
+/// code) replays with the tool's decisions: nothing breaks its contract.
+#[test]
+fn a_fixture_the_runbook_tool_accepts_replays_with_its_decisions() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
+    let f = Fixture::load(&dir.join("runbook-compat.json")).unwrap();
+    let limits = Limits::default();
+    let mut driver = ContractEvaluator::new(&dir, crate::artifacts::Options::default());
+    let mut results = Vec::new();
+    execute(
+        plan(&f, |_| false, &limits),
+        &limits,
+        &mut driver,
+        &mut Recorder::default(),
+        &mut |r| {
+            results.push((r.case.case_id.to_string(), r.disposition));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|(_, d)| matches!(d, Disposition::ContractMismatch(_)))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(results.len(), 5);
 }

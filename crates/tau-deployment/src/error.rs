@@ -30,6 +30,14 @@ pub enum Error {
     },
     #[error("{name} must be at least 1")]
     ZeroLimit { name: &'static str },
+    #[error("the driver failed on case {case_id:?} (blueprint {blueprint_id}), attempt {attempt}: {source}")]
+    Driver {
+        case_id: String,
+        blueprint_id: String,
+        attempt: u32,
+        #[source]
+        source: crate::driver::DriverError,
+    },
     #[error(transparent)]
     Durable(#[from] tau_durable::Error),
 }

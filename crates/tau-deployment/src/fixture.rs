@@ -2,17 +2,22 @@
 //!
 //! Parsing has two speeds. A well-formed fixture is deserialized straight into typed cases, which is
 //! what keeps a 100,000-case run inside its budget. Only when that fails do we re-read the document
-//! loosely, case by case, so the error can list *every* problem with its case and field instead of
-//! the first one serde tripped over.
+//! field by field, so the error lists *every* problem with its JSON path instead of the first one
+//! serde tripped over.
+//!
+//! A [`Case`] is a [`Request`] (what a driver is asked to deploy) plus an [`Expectation`] (what the
+//! fixture says must come back). Drivers only ever see the request.
 
 use std::fmt;
+use std::ops::Deref;
 use std::path::Path;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::driver::Outcome;
+use crate::contract::Outcome;
+use crate::request::{Request, SimulatedFailure};
 use crate::sym::{self, Sym};
 use crate::Error;
 
@@ -34,30 +39,70 @@ pub struct Fixture {
     pub sha256: String,
 }
 
-/// One deployment case.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// One deployment case: the request and what it must produce.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(from = "RawCase")]
 pub struct Case {
-    #[serde(default = "schema_v1")]
-    pub schema_version: u32,
-    #[serde(deserialize_with = "sym::unique")]
-    pub case_id: Sym,
-    pub deploy_target: Sym,
-    pub runtime_profile: Sym,
-    pub blueprint_id: Sym,
-    pub environment: Sym,
-    pub region: Sym,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_image: Option<Sym>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wasm_module: Option<Sym>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wasm_manifest: Option<Sym>,
-    #[serde(default = "one_replica")]
-    pub replicas: u16,
-    #[serde(default)]
-    pub simulate_retryable_failure: SimulatedFailure,
+    #[serde(flatten)]
+    pub request: Request,
     pub expected: Expectation,
+}
+
+/// A case reads as its request (`case.blueprint_id`): the request is what identifies the case in
+/// keys, logs and state; the expectation is only consulted when judging.
+impl Deref for Case {
+    type Target = Request;
+    fn deref(&self) -> &Request {
+        &self.request
+    }
+}
+
+/// The case as written in the fixture, before the expectation is split off.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    #[serde(default = "schema_v1")]
+    schema_version: u32,
+    #[serde(deserialize_with = "sym::unique")]
+    case_id: Sym,
+    deploy_target: Sym,
+    runtime_profile: Sym,
+    blueprint_id: Sym,
+    environment: Sym,
+    region: Sym,
+    #[serde(default, deserialize_with = "sym::nonblank")]
+    container_image: Option<Sym>,
+    #[serde(default, deserialize_with = "sym::nonblank")]
+    wasm_module: Option<Sym>,
+    #[serde(default, deserialize_with = "sym::nonblank")]
+    wasm_manifest: Option<Sym>,
+    #[serde(default = "one_replica")]
+    replicas: u16,
+    #[serde(default)]
+    simulate_retryable_failure: SimulatedFailure,
+    expected: Expectation,
+}
+
+impl From<RawCase> for Case {
+    fn from(raw: RawCase) -> Self {
+        Case {
+            request: Request {
+                schema_version: raw.schema_version,
+                case_id: raw.case_id,
+                deploy_target: raw.deploy_target,
+                runtime_profile: raw.runtime_profile,
+                blueprint_id: raw.blueprint_id,
+                environment: raw.environment,
+                region: raw.region,
+                container_image: raw.container_image,
+                wasm_module: raw.wasm_module,
+                wasm_manifest: raw.wasm_manifest,
+                replicas: raw.replicas,
+                simulate_retryable_failure: raw.simulate_retryable_failure,
+            },
+            expected: raw.expected,
+        }
+    }
 }
 
 /// What the fixture says the case must produce.
@@ -66,14 +111,37 @@ pub struct Case {
 pub struct Expectation {
     pub outcome: Outcome,
     pub status_code: u16,
-    #[serde(default)]
+    /// Trimmed, as the runbook's tool compares it; empty for success.
+    #[serde(default, deserialize_with = "sym::trimmed")]
     pub error_code: Sym,
-    #[serde(default)]
-    pub response_body: ExpectedBody,
+    /// `None` when the fixture does not pin the body down; then only outcome, status and error
+    /// code are compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<ExpectedBody>,
+    #[serde(default, skip_serializing_if = "BodyMatch::is_exact")]
+    pub response_body_match: BodyMatch,
 }
 
-/// The part of the response body a case pins down: every key must be present and equal; the
-/// response may carry more. Kept as a short list because fixtures name one to three keys.
+/// How `expected.response_body` is compared with the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyMatch {
+    /// The response body has exactly these keys with these values, as the runbook's tool checks.
+    #[default]
+    Exact,
+    /// Every listed key must be present and equal; the response may carry more. Opt-in, because
+    /// a subset lets a response grow fields nobody looked at.
+    Subset,
+}
+
+impl BodyMatch {
+    pub fn is_exact(&self) -> bool {
+        *self == BodyMatch::Exact
+    }
+}
+
+/// The expected response body, in the fixture's key order. Kept as a short list because bodies
+/// have one to a dozen keys.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExpectedBody(pub Vec<(String, Value)>);
 
@@ -109,73 +177,6 @@ impl<'de> Deserialize<'de> for ExpectedBody {
     }
 }
 
-/// How many attempts of a case the contract evaluator fails with a retryable error.
-///
-/// Fixtures say `true` (every attempt), `false`, or a count `N` (the first N attempts of each run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SimulatedFailure {
-    #[default]
-    Never,
-    Always,
-    FirstAttempts(u32),
-}
-
-impl SimulatedFailure {
-    /// Whether attempt number `attempt` (1-based) fails.
-    pub fn fails(self, attempt: u32) -> bool {
-        match self {
-            SimulatedFailure::Never => false,
-            SimulatedFailure::Always => true,
-            SimulatedFailure::FirstAttempts(n) => attempt <= n,
-        }
-    }
-}
-
-impl Serialize for SimulatedFailure {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            SimulatedFailure::Never => s.serialize_bool(false),
-            SimulatedFailure::Always => s.serialize_bool(true),
-            SimulatedFailure::FirstAttempts(n) => s.serialize_u32(*n),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for SimulatedFailure {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = SimulatedFailure;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a boolean or a number of failing attempts")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(if v {
-                    SimulatedFailure::Always
-                } else {
-                    SimulatedFailure::Never
-                })
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                match u32::try_from(v) {
-                    Ok(0) => Ok(SimulatedFailure::Never),
-                    Ok(n) => Ok(SimulatedFailure::FirstAttempts(n)),
-                    Err(_) => Err(E::custom(format!("{v} failing attempts is too many"))),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                match u64::try_from(v) {
-                    Ok(v) => self.visit_u64(v),
-                    Err(_) => Err(E::custom(
-                        "the number of failing attempts cannot be negative",
-                    )),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 fn schema_v1() -> u32 {
     SCHEMA_VERSION
 }
@@ -190,20 +191,31 @@ pub struct Problem {
     /// Index in `cases`, when the problem is inside a case.
     pub case_index: Option<usize>,
     pub case_id: Option<String>,
-    /// Dotted path of the offending field (`expected.status_code`), or empty for the document.
+    /// Dotted path of the offending field inside its case or the document
+    /// (`expected.status_code`), or empty for the document itself.
     pub field: String,
     pub message: String,
 }
 
+impl Problem {
+    /// The JSON path of the offending value: `cases[3].expected.status_code`, `name`, or `$` for
+    /// the whole document.
+    pub fn path(&self) -> String {
+        match (self.case_index, self.field.is_empty()) {
+            (Some(i), true) => format!("cases[{i}]"),
+            (Some(i), false) => format!("cases[{i}].{}", self.field),
+            (None, true) => "$".to_string(),
+            (None, false) => self.field.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match (self.case_index, &self.case_id) {
-            (Some(i), Some(id)) => write!(f, "cases[{i}] (case_id {id:?})")?,
-            (Some(i), None) => write!(f, "cases[{i}]")?,
-            _ => f.write_str("fixture")?,
-        }
-        if !self.field.is_empty() {
-            write!(f, ": field `{}`", self.field)?;
+        f.write_str(&self.path())?;
+        if let Some(id) = &self.case_id {
+            // Debug formatting escapes control characters, so an id never reaches a log raw.
+            write!(f, " (case_id {id:?})")?;
         }
         write!(f, ": {}", self.message)
     }
@@ -227,16 +239,16 @@ impl Fixture {
     pub fn parse(bytes: &[u8]) -> Result<Self, Vec<Problem>> {
         match sym::scope(|| serde_json::from_slice::<Fixture>(bytes)) {
             Ok(mut fixture) => {
-                fixture.sha256 = crate::evidence::fixture_digest(bytes);
                 let problems = fixture.problems();
                 if problems.is_empty() {
+                    fixture.sha256 = crate::evidence::fixture_digest(bytes);
                     Ok(fixture)
                 } else {
                     Err(problems)
                 }
             }
             Err(strict) => {
-                let mut problems = check::loose_problems(bytes);
+                let mut problems = loose::loose_problems(bytes);
                 if problems.is_empty() {
                     problems.push(Problem {
                         case_index: None,
@@ -254,6 +266,40 @@ impl Fixture {
 #[path = "fixture_check.rs"]
 mod check;
 
+#[path = "fixture_loose.rs"]
+mod loose;
+
 #[cfg(test)]
 #[path = "fixture_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+impl Case {
+    /// A valid case for tests: container and kubernetes cases name `img:1`, wasm cases `m.wasm`.
+    pub(crate) fn example(id: &str, target: &str, profile: &str) -> Case {
+        let wasm = target.trim().eq_ignore_ascii_case("wasm");
+        Case {
+            request: Request {
+                schema_version: SCHEMA_VERSION,
+                case_id: Sym::new(id),
+                deploy_target: Sym::new(target),
+                runtime_profile: Sym::new(profile),
+                blueprint_id: Sym::new("bp"),
+                environment: Sym::new("staging"),
+                region: Sym::new("r"),
+                container_image: Some(Sym::new("img:1")),
+                wasm_module: Some(Sym::new("m.wasm")),
+                wasm_manifest: None,
+                replicas: 1,
+                simulate_retryable_failure: SimulatedFailure::Never,
+            },
+            expected: Expectation {
+                outcome: Outcome::Success,
+                status_code: if wasm { 201 } else { 202 },
+                error_code: Sym::default(),
+                response_body: None,
+                response_body_match: BodyMatch::Exact,
+            },
+        }
+    }
+}

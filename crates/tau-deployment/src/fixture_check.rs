@@ -1,12 +1,21 @@
-//! What types alone cannot say about a fixture, and the slow path that finds every problem in a
-//! fixture that did not even deserialize.
+//! What types alone cannot say about a fixture: one pass over the parsed cases.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
-use serde_json::Value;
+use super::{BodyMatch, Case, Fixture, Problem, SCHEMA_VERSION};
+use crate::contract::{ErrorCode, Outcome};
+use crate::request::SimulatedFailure;
 
-use super::{Case, Fixture, Problem, SCHEMA_VERSION};
-use crate::driver::{ErrorCode, Outcome};
+/// The first control character in `text`, if any. Fixture strings end up in logs, `MEMORY.md`
+/// and terminal output; refusing them here means no reader downstream has to escape them.
+pub(super) fn control_char(text: &str, allow_layout: bool) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !(allow_layout && matches!(c, '\n' | '\t')))
+}
+
+fn control_problem(c: char) -> String {
+    format!("contains the control character {c:?}; use printable text only")
+}
 
 impl Fixture {
     /// Semantic checks that types alone cannot express.
@@ -32,24 +41,32 @@ impl Fixture {
         if self.name.trim().is_empty() {
             doc("name", "must not be empty".into());
         }
+        if let Some(c) = control_char(&self.name, false) {
+            doc("name", control_problem(c));
+        }
+        if let Some(c) = self
+            .description
+            .as_deref()
+            .and_then(|d| control_char(d, true))
+        {
+            doc("description", control_problem(c));
+        }
         if self.cases.is_empty() {
             doc("cases", "must hold at least one case".into());
         }
-        let mut seen = HashSet::with_capacity(self.cases.len());
+        let mut seen = FxHashSet::default();
+        seen.reserve(self.cases.len());
         for (index, case) in self.cases.iter().enumerate() {
-            let mut first_seen = true;
             // Compared trimmed, as the dedupe key compares them.
-            if !seen.insert(case.case_id.trim()) {
-                first_seen = false;
-            }
-            case.problems(index, first_seen, &mut problems);
+            let unique = seen.insert(case.case_id.trim());
+            case.problems(index, unique, &mut problems);
         }
         problems
     }
 }
 
 impl Case {
-    fn problems(&self, index: usize, unique_id: bool, out: &mut Vec<Problem>) {
+    pub(super) fn problems(&self, index: usize, unique_id: bool, out: &mut Vec<Problem>) {
         let mut push = |field: &str, message: String| {
             out.push(Problem {
                 case_index: Some(index),
@@ -74,6 +91,17 @@ impl Case {
         ] {
             if value.trim().is_empty() {
                 push(field, "must not be empty".into());
+            } else if let Some(c) = control_char(value, false) {
+                push(field, control_problem(c));
+            }
+        }
+        for (field, value) in [
+            ("container_image", &self.container_image),
+            ("wasm_module", &self.wasm_module),
+            ("wasm_manifest", &self.wasm_manifest),
+        ] {
+            if let Some(c) = value.as_deref().and_then(|v| control_char(v, false)) {
+                push(field, control_problem(c));
             }
         }
         if !unique_id {
@@ -82,35 +110,34 @@ impl Case {
                 "duplicates an earlier case; case_ids must be unique".into(),
             );
         }
-        if let Err(why) = crate::blueprint::check_id(&self.blueprint_id) {
-            if !self.blueprint_id.trim().is_empty() {
+        if !self.blueprint_id.trim().is_empty() && control_char(&self.blueprint_id, false).is_none()
+        {
+            if let Err(why) = crate::blueprint::check_id(&self.blueprint_id) {
                 push("blueprint_id", why);
-            }
-        }
-        for (field, value) in [
-            ("container_image", &self.container_image),
-            ("wasm_module", &self.wasm_module),
-            ("wasm_manifest", &self.wasm_manifest),
-        ] {
-            if value.as_deref().is_some_and(|v: &str| v.trim().is_empty()) {
-                push(
-                    field,
-                    "must not be empty when present; omit it instead".into(),
-                );
             }
         }
         if self.replicas == 0 {
             push("replicas", "must be at least 1".into());
         }
         let expected = &self.expected;
-        if !(100..=599).contains(&expected.status_code) {
-            push(
+        let status = expected.status_code;
+        match expected.outcome {
+            Outcome::Success if !(200..=299).contains(&status) => push(
                 "expected.status_code",
-                format!(
-                    "expected an HTTP status from 100 to 599, found {}",
-                    expected.status_code
-                ),
-            );
+                format!("expected a 2xx status for outcome success, found {status}"),
+            ),
+            Outcome::MalformedInput | Outcome::RetryableFailure
+                if !(400..=599).contains(&status) =>
+            {
+                push(
+                    "expected.status_code",
+                    format!(
+                        "expected a status from 400 to 599 for outcome {}, found {status}",
+                        expected.outcome.as_str()
+                    ),
+                )
+            }
+            _ => {}
         }
         match (expected.outcome, expected.error_code.is_empty()) {
             (Outcome::Success, false) => push(
@@ -138,108 +165,26 @@ impl Case {
                 }
             }
         }
-    }
-}
-
-/// Slow path: find every problem in a document that did not deserialize.
-pub(super) fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
-    let doc_problem = |field: &str, message: String| Problem {
-        case_index: None,
-        case_id: None,
-        field: field.to_string(),
-        message,
-    };
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
-        Err(e) => return vec![doc_problem("", format!("not valid JSON: {e}"))],
-    };
-    let Value::Object(mut top) = value else {
-        return vec![doc_problem(
-            "",
-            "expected a JSON object at the top level".into(),
-        )];
-    };
-    let mut problems = Vec::new();
-    let cases = top.remove("cases");
-    // Check the top level with a placeholder case list so only its own fields are judged.
-    top.insert("cases".into(), Value::Array(Vec::new()));
-    match serde_path_to_error::deserialize::<_, Fixture>(Value::Object(top)) {
-        Ok(fixture) => problems.extend(
-            fixture
-                .problems()
-                .into_iter()
-                .filter(|p| p.field != "cases"),
-        ),
-        Err(e) => {
-            let (field, message) = located(&e);
-            problems.push(doc_problem(&field, message));
+        // A case that can never meet its own expectation is a fixture bug, not a finding.
+        match (self.simulate_retryable_failure, expected.outcome) {
+            (SimulatedFailure::Always, outcome) if outcome != Outcome::RetryableFailure => push(
+                "simulate_retryable_failure",
+                format!(
+                    "is true, so every attempt fails, but the expected outcome is {}",
+                    outcome.as_str()
+                ),
+            ),
+            (SimulatedFailure::Never, Outcome::RetryableFailure) => push(
+                "expected.outcome",
+                "is retryable_failure but simulate_retryable_failure is not set".into(),
+            ),
+            _ => {}
+        }
+        if expected.response_body.is_none() && expected.response_body_match == BodyMatch::Subset {
+            push(
+                "expected.response_body_match",
+                "is subset but there is no response_body to match".into(),
+            );
         }
     }
-    let cases = match cases {
-        None => {
-            problems.push(doc_problem(
-                "cases",
-                "missing; expected an array of cases".into(),
-            ));
-            return problems;
-        }
-        Some(Value::Array(cases)) => cases,
-        Some(_) => {
-            problems.push(doc_problem("cases", "expected an array of cases".into()));
-            return problems;
-        }
-    };
-    if cases.is_empty() {
-        problems.push(doc_problem("cases", "must hold at least one case".into()));
-    }
-    let mut seen = HashSet::new();
-    for (index, raw) in cases.into_iter().enumerate() {
-        let case_id = raw
-            .get("case_id")
-            .and_then(Value::as_str)
-            .filter(|id| !id.trim().is_empty())
-            .map(str::to_string);
-        match serde_path_to_error::deserialize::<_, Case>(raw) {
-            Ok(case) => {
-                let unique = seen.insert(case.case_id.trim().to_string());
-                case.problems(index, unique, &mut problems);
-            }
-            Err(e) => {
-                let duplicate = case_id
-                    .as_ref()
-                    .is_some_and(|id| !seen.insert(id.trim().to_string()));
-                let (field, message) = located(&e);
-                problems.push(Problem {
-                    case_index: Some(index),
-                    case_id: case_id.clone(),
-                    field,
-                    message,
-                });
-                if duplicate {
-                    problems.push(Problem {
-                        case_index: Some(index),
-                        case_id,
-                        field: "case_id".into(),
-                        message: "duplicates an earlier case; case_ids must be unique".into(),
-                    });
-                }
-            }
-        }
-    }
-    problems
-}
-
-/// The field a deserialization error is about, and its message. serde reports a missing field on
-/// its parent object, so that field's name is taken from the message.
-fn located(e: &serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
-    let message = e.inner().to_string();
-    let path = e.path().to_string();
-    if path != "." {
-        return (path, message);
-    }
-    let field = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.find('`').map(|end| rest[..end].to_string()))
-        .unwrap_or_default();
-    (field, message)
 }

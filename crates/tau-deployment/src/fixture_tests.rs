@@ -1,4 +1,5 @@
 use super::*;
+use crate::request::SimulatedFailure;
 use proptest::prelude::*;
 
 const PASS: &[u8] = include_bytes!("../../../testdata/deployment-contract/rollout-pass.json");
@@ -32,7 +33,9 @@ fn simulated_failure_accepts_a_bool_or_a_count() {
         Fixture::parse(case_json(&format!(r#","simulate_retryable_failure":{v}"#)).as_bytes())
             .map(|f| f.cases[0].simulate_retryable_failure)
     };
-    assert_eq!(parse("true").unwrap(), SimulatedFailure::Always);
+    // `true` fails every attempt, which a success expectation can never meet.
+    let always = parse("true").unwrap_err();
+    assert_eq!(always[0].field, "simulate_retryable_failure");
     assert_eq!(parse("false").unwrap(), SimulatedFailure::Never);
     assert_eq!(parse("2").unwrap(), SimulatedFailure::FirstAttempts(2));
     assert_eq!(parse("0").unwrap(), SimulatedFailure::Never);
@@ -70,7 +73,7 @@ fn every_problem_is_listed_with_case_and_field() {
     }
     let text = problems[2].to_string();
     assert!(
-        text.starts_with("cases[0] (case_id \"missing-region\")"),
+        text.starts_with("cases[0].region (case_id \"missing-region\"): missing"),
         "{text}"
     );
 }
@@ -140,6 +143,135 @@ fn load_names_the_file() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("missing.json"), "{err}");
+}
+
+#[test]
+fn an_empty_optional_string_reads_as_absent() {
+    let fixture = Fixture::parse(case_json("").replace("\"img\"", "\"  \"").as_bytes()).unwrap();
+    assert_eq!(fixture.cases[0].container_image, None);
+    let fixture =
+        Fixture::parse(case_json("").replace("\"img\"", "\" img:1 \"").as_bytes()).unwrap();
+    assert_eq!(fixture.cases[0].container_image.as_deref(), Some("img:1"));
+}
+
+#[test]
+fn every_problem_of_one_case_is_listed_with_its_json_path() {
+    let text = case_json(r#","replicas":70000,"colour":"red""#).replace(
+        r#""status_code":202"#,
+        r#""status_code":"202","outcome2":1"#,
+    );
+    let p = problems(&text);
+    let paths: Vec<String> = p.iter().map(Problem::path).collect();
+    for want in [
+        "cases[0].replicas",
+        "cases[0].colour",
+        "cases[0].expected.status_code",
+        "cases[0].expected.outcome2",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == want),
+            "{want} missing from {paths:?}"
+        );
+    }
+}
+
+#[test]
+fn numbers_out_of_range_are_named_errors_not_wrapped_values() {
+    let p = problems(&case_json(r#","replicas":65536"#));
+    assert_eq!(p[0].path(), "cases[0].replicas");
+    assert!(p[0].message.contains("65536 is out of range"), "{p:?}");
+    let p =
+        problems(&case_json("").replace("\"schema_version\":1", "\"schema_version\":4294967296"));
+    assert_eq!(p[0].path(), "schema_version");
+    assert!(p[0].message.contains("out of range"), "{p:?}");
+    let p = problems(&case_json("").replace(r#""status_code":202"#, r#""status_code":-1"#));
+    assert_eq!(p[0].path(), "cases[0].expected.status_code");
+    assert!(p[0].message.contains("negative"), "{p:?}");
+}
+
+#[test]
+fn control_characters_in_fixture_strings_are_refused() {
+    let p = problems(&case_json("").replace("\"case_id\":\"a\"", "\"case_id\":\"a\\u0000b\""));
+    assert_eq!(p[0].path(), "cases[0].case_id");
+    assert!(p[0].message.contains("control character"), "{p:?}");
+    assert!(
+        !p[0].to_string().contains('\0'),
+        "the message must not carry the NUL raw"
+    );
+    let p = problems(&case_json("").replace("\"region\":\"r\"", "\"region\":\"r\\u001b[31m\""));
+    assert_eq!(p[0].path(), "cases[0].region");
+}
+
+#[test]
+fn body_match_is_exact_unless_the_case_says_subset() {
+    let parse = |expected: &str| {
+        Fixture::parse(
+            case_json("")
+                .replace(
+                    r#""status_code":202}"#,
+                    &format!(r#""status_code":202{expected}}}"#),
+                )
+                .as_bytes(),
+        )
+    };
+    let exact = parse(r#","response_body":{"status":"accepted"}"#).unwrap();
+    assert_eq!(
+        exact.cases[0].expected.response_body_match,
+        BodyMatch::Exact
+    );
+    let subset =
+        parse(r#","response_body":{"status":"accepted"},"response_body_match":"subset""#).unwrap();
+    assert_eq!(
+        subset.cases[0].expected.response_body_match,
+        BodyMatch::Subset
+    );
+    let p = parse(r#","response_body":{},"response_body_match":"partial""#).unwrap_err();
+    assert_eq!(p[0].path(), "cases[0].expected.response_body_match");
+    let p = parse(r#","response_body_match":"subset""#).unwrap_err();
+    assert_eq!(p[0].path(), "cases[0].expected.response_body_match");
+}
+
+#[test]
+fn statuses_must_fit_the_outcome_as_in_the_runbook_tool() {
+    let p = problems(&case_json("").replace(r#""status_code":202"#, r#""status_code":400"#));
+    assert_eq!(p[0].path(), "cases[0].expected.status_code");
+    let p = problems(&case_json("").replace(
+        r#""outcome":"success","status_code":202"#,
+        r#""outcome":"malformed_input","status_code":202,"error_code":"deployment_missing_artifact""#,
+    ));
+    assert_eq!(p[0].path(), "cases[0].expected.status_code");
+}
+
+#[test]
+fn error_codes_are_compared_trimmed() {
+    let text = case_json("")
+        .replace(r#""container_image":"img","#, "")
+        .replace(
+            r#""outcome":"success","status_code":202"#,
+            r#""outcome":"malformed_input","status_code":400,"error_code":" deployment_missing_artifact ""#,
+        );
+    let fixture = Fixture::parse(text.as_bytes()).unwrap();
+    assert_eq!(
+        &*fixture.cases[0].expected.error_code,
+        "deployment_missing_artifact"
+    );
+}
+
+#[test]
+fn a_problem_path_locates_document_and_case_fields() {
+    let problem = |case_index, field: &str| Problem {
+        case_index,
+        case_id: None,
+        field: field.into(),
+        message: String::new(),
+    };
+    assert_eq!(
+        problem(Some(3), "expected.status_code").path(),
+        "cases[3].expected.status_code"
+    );
+    assert_eq!(problem(Some(3), "").path(), "cases[3]");
+    assert_eq!(problem(None, "name").path(), "name");
+    assert_eq!(problem(None, "").path(), "$");
 }
 
 proptest! {

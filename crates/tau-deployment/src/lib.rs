@@ -11,12 +11,15 @@
 //! state dir ──status / health──▶ rollout gate (pass | hold)
 //! ```
 //!
-//! [`driver::Driver`] is the seam a real deployment backend plugs into; everything durable goes
+//! [`driver::Driver`] is the seam a real deployment backend plugs into (it sees a
+//! [`request::Request`], never the fixture's expectation); [`simulated::ContractEvaluator`] is
+//! the driver used today; everything durable goes
 //! through `tau-durable`. The library never prints and never exits: the CLI formats what it returns.
 
 pub mod artifacts;
 pub mod blueprint;
 pub mod channel;
+pub mod contract;
 pub mod cycle;
 pub mod driver;
 mod error;
@@ -25,7 +28,9 @@ pub mod evidence;
 pub mod fixture;
 pub mod health;
 pub mod hooks;
+pub mod request;
 pub mod runner;
+pub mod simulated;
 pub mod state;
 pub mod status;
 pub mod sym;

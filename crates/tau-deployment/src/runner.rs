@@ -214,13 +214,7 @@ pub fn run(
                     rollouts.push(rollout_record(&result, accepted, now));
                 }
             }
-            Disposition::ContractMismatch(diffs) => {
-                contract_failures.push(format!(
-                    "case {}: {}",
-                    result.case.case_id,
-                    diffs.join("; ")
-                ));
-            }
+            Disposition::ContractMismatch(_) => contract_failures.extend(result.failure()),
             _ => {}
         }
         if result.disposition.is_completed() {
@@ -314,11 +308,11 @@ fn rollout_record(result: &CaseResult<'_>, accepted: &Accepted, now: u64) -> Rol
     RolloutRecord {
         case_key: result.key.clone(),
         case_id: case.case_id.clone(),
-        deploy_target: case.deploy_target.clone(),
-        runtime_profile: case.runtime_profile.clone(),
-        blueprint_id: case.blueprint_id.clone(),
-        environment: case.environment.clone(),
-        region: case.region.clone(),
+        deploy_target: accepted.deploy_target.clone(),
+        runtime_profile: accepted.runtime_profile.clone(),
+        blueprint_id: accepted.blueprint_id.clone(),
+        environment: accepted.environment.clone(),
+        region: accepted.region.clone(),
         artifact: artifact.reference.clone(),
         artifact_sha256: artifact.sha256.clone(),
         artifact_size_bytes: artifact.size_bytes,

@@ -1,7 +1,7 @@
 use super::*;
-use crate::driver::ContractEvaluator;
 use crate::health::HealthState;
 use crate::hooks::Quiet;
+use crate::simulated::ContractEvaluator;
 use std::fs;
 use tau_testkit::snapshot;
 
@@ -10,7 +10,7 @@ const MIXED: &[u8] = include_bytes!("../../../testdata/deployment-contract/mixed
 
 fn evaluator() -> ContractEvaluator {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
-    ContractEvaluator::new(&dir, true)
+    ContractEvaluator::new(&dir, crate::artifacts::Options::default())
 }
 
 fn fixture(bytes: &[u8]) -> Fixture {

@@ -137,6 +137,18 @@ pub fn unique<'de, D: Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
     d.deserialize_str(SymVisitor(|v| Sym::unique(v)))
 }
 
+/// Deserializes an optional string field the way the runbook's tool reads it: trimmed, and absent
+/// when empty or blank, so `"container_image": ""` is a missing image rather than a refused fixture.
+pub fn nonblank<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sym>, D::Error> {
+    let sym = d.deserialize_str(SymVisitor(|v| Sym::new(v.trim())))?;
+    Ok(Some(sym).filter(|s| !s.is_empty()))
+}
+
+/// Deserializes a string trimmed of surrounding whitespace, as the tool compares it.
+pub fn trimmed<'de, D: Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+    d.deserialize_str(SymVisitor(|v| Sym::new(v.trim())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,4 +93,7 @@ pub fn write_generated_fixture(path: &Path, n: usize) {
     }
     text.push_str("]}");
     std::fs::write(path, text).unwrap();
+    // WASM artifacts must exist beside the fixture: a missing one is refused.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::write(dir.join("m.wasm"), tau_testkit::wasm::edge_runtime()).unwrap();
 }
