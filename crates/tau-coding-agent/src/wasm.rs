@@ -27,17 +27,21 @@ fn generated_unix_ms() -> Result<u64> {
 }
 
 /// Runs the runtime smoke; `(runtime_smoke, detail, passed)`.
-fn smoke(requested: bool, bytes: &[u8]) -> (&'static str, Value, bool) {
+fn smoke(requested: bool, bytes: &[u8]) -> (String, Value, bool) {
     if !requested {
-        return ("not_requested", Value::Null, true);
+        return ("not_requested".into(), Value::Null, true);
     }
     match tau_wasm_smoke::run(bytes, &tau_wasm_smoke::Limits::default()) {
         Ok(passed) => (
-            "passed",
+            "passed".into(),
             serde_json::to_value(passed).expect("smoke report serializes"),
             true,
         ),
-        Err(failed) => ("failed", json!({ "error": failed.0 }), false),
+        Err(failed) => (
+            failed.outcome(),
+            json!({ "error": failed.to_string() }),
+            false,
+        ),
     }
 }
 
@@ -92,7 +96,7 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
         smoke(args.deployment_wasm_package_smoke, &prepared.bytes);
     if !smoke_ok {
         eprintln!(
-            "deployment wasm package refused: module={} runtime_smoke=failed error={}",
+            "deployment wasm package refused: module={} runtime_smoke={runtime_smoke} error={}",
             module.display(),
             smoke_detail["error"].as_str().unwrap_or_default()
         );
@@ -107,6 +111,7 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
     let report = json!({
         "blueprint_id": m.blueprint_id,
         "runtime_profile": m.runtime_profile,
+        "source_module_path": module.display().to_string(),
         "artifact_kind": m.artifact_kind,
         "artifact_path": packaged.artifact_path,
         "artifact_sha256": m.artifact_sha256,
@@ -154,8 +159,11 @@ pub fn inspect(cli: &Cli) -> Result<ExitCode> {
     let mut inspected = inspect::inspect(&path)?;
     let (runtime_smoke, smoke_detail) =
         match (&inspected.artifact, args.deployment_wasm_inspect_smoke) {
-            (_, false) => ("not_requested", Value::Null),
-            (None, true) => ("failed", json!({ "error": "no valid artifact to run" })),
+            (_, false) => ("not_requested".to_string(), Value::Null),
+            (None, true) => (
+                "failed".to_string(),
+                json!({ "error": "no valid artifact to run" }),
+            ),
             (Some((bytes, _)), true) => {
                 let (state, detail, ok) = smoke(true, bytes);
                 if !ok {

@@ -91,7 +91,7 @@ fn deployment_wasm_preview1_is_refused_with_its_fix_and_nothing_is_written() {
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
     assert!(
-        err.contains("compliance_reason_codes=import_module_forbidden,required_abi_missing"),
+        err.contains("compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden"),
         "{err}"
     );
     assert!(err.contains("wasm-tools component new"), "{err}");
@@ -274,4 +274,100 @@ fn deployment_wasm_runner_verifies_manifests_and_modules() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn deployment_wasm_a_proposal_the_profile_forbids_exits_3_naming_it_not_2_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, proposal) in [
+        ("threads.wasm", wasm::threads(), "threads"),
+        ("wide.wasm", wasm::wide_arithmetic(), "wide_arithmetic"),
+    ] {
+        let module = dir.path().join(name);
+        std::fs::write(&module, bytes).unwrap();
+        let state = dir.path().join("state");
+        let out = package(&state, &module, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(
+            err.contains("compliance_reason_codes=wasm_feature_not_allowed"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "wasm_feature_not_allowed: uses the WebAssembly {proposal} proposal"
+            )),
+            "{err}"
+        );
+        assert!(!state.exists());
+    }
+}
+
+#[test]
+fn deployment_wasm_a_component_importing_wasi_http_never_reads_as_a_passed_smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("http.wasm");
+    std::fs::write(
+        &module,
+        wat::parse_str(
+            r#"(component
+                (import "wasi:http/outgoing-handler@0.2.0" (instance (export "handle" (func)))))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let out = package(&state, &module, &["--deployment-wasm-package-smoke"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("runtime_smoke=unsupported_imports:wasi:http/outgoing-handler@0.2.0"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!state.exists());
+
+    // Packaged without the smoke, an inspect with the smoke holds it as non-compliant.
+    let report = package_json(&state, &module, &[]);
+    let out = inspect(
+        Path::new(report["manifest_path"].as_str().unwrap()),
+        &[
+            "--deployment-wasm-inspect-smoke",
+            "--deployment-wasm-inspect-json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        value["runtime_smoke"],
+        "unsupported_imports:wasi:http/outgoing-handler@0.2.0"
+    );
+    assert_eq!(value["compliant"], false);
+    assert_eq!(
+        value["reason_codes"],
+        serde_json::json!(["runtime_smoke_failed"])
+    );
+}
+
+#[test]
+fn deployment_wasm_package_json_carries_the_source_module_path_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = package_json(&dir.path().join("state"), &runbook_module(), &[]);
+    assert_eq!(
+        report["source_module_path"],
+        runbook_module().display().to_string()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn deployment_wasm_inspect_refuses_a_symlinked_artifact_instead_of_hashing_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = package_json(&dir.path().join("state"), &runbook_module(), &[]);
+    let artifact = PathBuf::from(report["artifact_path"].as_str().unwrap());
+    std::fs::remove_file(&artifact).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", &artifact).unwrap();
+    let out = inspect(Path::new(report["manifest_path"].as_str().unwrap()), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }

@@ -15,13 +15,34 @@
 
 mod deliverables;
 mod error;
+mod fsx;
 pub mod inspect;
 pub mod manifest;
 pub mod package;
 pub mod profile;
+mod sections;
+mod staging;
 pub mod validate;
 
 pub use error::Error;
+
+/// `text` with every control character written as a `\u{..}` escape: names and paths from
+/// artifacts, manifests and the command line end up on report lines, where a raw newline or
+/// terminal escape would forge or garble them.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
