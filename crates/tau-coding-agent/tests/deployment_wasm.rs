@@ -371,3 +371,31 @@ fn deployment_wasm_inspect_refuses_a_symlinked_artifact_instead_of_hashing_its_t
     assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
+
+/// The verdict `scripts/dev/wasm-smoke.sh` prints: before, a run whose probes all skipped said
+/// `status=pass`.
+#[test]
+fn deployment_wasm_smoke_script_says_skipped_when_no_probe_ran() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/edge/probe-verdict.sh");
+    let verdict = |args: &[&str]| {
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
+    };
+    assert_eq!(
+        verdict(&["pass", "deno:skipped", "cloudflare:skipped"]),
+        "skipped"
+    );
+    assert_eq!(verdict(&["pass"]), "skipped");
+    assert_eq!(
+        verdict(&["pass", "deno:pass", "cloudflare:skipped"]),
+        "pass"
+    );
+    assert_eq!(verdict(&["pass", "deno:pass", "cloudflare:fail"]), "fail");
+    assert_eq!(verdict(&["fail", "deno:pass", "cloudflare:pass"]), "fail");
+    assert_eq!(verdict(&["fail", "deno:skipped"]), "fail");
+}
