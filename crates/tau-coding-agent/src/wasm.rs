@@ -135,7 +135,7 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
              constraint_profile_id={} compliance_reason_codes={} capability_constraints={} runtime_smoke={runtime_smoke}",
             m.blueprint_id,
             m.runtime_profile.as_str(),
-            m.artifact_kind.as_str(),
+            m.artifact_kind.map_or("unknown", |k| k.as_str()),
             packaged.artifact_path.display(),
             m.artifact_sha256,
             m.artifact_size_bytes,

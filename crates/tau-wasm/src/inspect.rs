@@ -16,7 +16,9 @@ pub struct Report {
     pub manifest_path: String,
     pub blueprint_id: String,
     pub runtime_profile: String,
-    pub artifact_kind: ArtifactKind,
+    /// From the artifact when it validates, else as the manifest records it (absent in manifests
+    /// the runbook's tool wrote).
+    pub artifact_kind: Option<ArtifactKind>,
     pub artifact_sha256: String,
     pub constraint_profile_id: String,
     pub constraint_target_role: String,
@@ -167,7 +169,10 @@ pub fn inspect(path: &Path) -> Result<Inspected, Error> {
         manifest_path: escape_controls(&path.display().to_string()),
         blueprint_id: escape_controls(&manifest.blueprint_id),
         runtime_profile: manifest.runtime_profile.as_str().into(),
-        artifact_kind: manifest.artifact_kind,
+        artifact_kind: artifact
+            .as_ref()
+            .map(|(_, v): &(Vec<u8>, Validated)| v.kind)
+            .or(manifest.artifact_kind),
         artifact_sha256: manifest.artifact_sha256.clone(),
         constraint_profile_id: builtin.profile_id.clone(),
         constraint_target_role: builtin.target_role.clone(),

@@ -214,3 +214,17 @@ fn an_oversized_artifact_reports_what_its_imports_imply() {
         "{c:?}"
     );
 }
+
+#[test]
+fn a_manifest_the_runbook_tool_wrote_without_artifact_kind_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    value.as_object_mut().unwrap().remove("artifact_kind");
+    value["source_module_path"] = "/home/ci/build/edge.wasm".into();
+    std::fs::write(&manifest, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    let report = inspect(&manifest).unwrap().report;
+    assert!(report.compliant, "{report:?}");
+    assert_eq!(report.artifact_kind, Some(ArtifactKind::CoreModule));
+}

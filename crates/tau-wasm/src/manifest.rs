@@ -24,7 +24,10 @@ pub struct Manifest {
     pub blueprint_id: String,
     pub deploy_target: String,
     pub runtime_profile: RuntimeProfile,
-    pub artifact_kind: ArtifactKind,
+    /// Always written by tau; absent from manifests the runbook's tool wrote, which tau still
+    /// reads (inspect learns the kind from the artifact itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_kind: Option<ArtifactKind>,
     /// The module path as given when relative; only its file name when it was absolute.
     pub source_module_path: String,
     /// The artifact's file name, relative to the manifest's directory.

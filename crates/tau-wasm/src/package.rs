@@ -151,7 +151,7 @@ pub fn prepare(request: &Request<'_>) -> Result<Prepared, Error> {
         blueprint_id: request.blueprint_id.into(),
         deploy_target: "wasm".into(),
         runtime_profile: request.profile,
-        artifact_kind: validated.kind,
+        artifact_kind: Some(validated.kind),
         source_module_path: manifest::source_path(path),
         artifact_path: format!("{sha}.wasm"),
         artifact_sha256: sha,
