@@ -20,7 +20,9 @@ fn generated_unix_ms() -> Result<u64> {
             let seconds: u64 = text.trim().parse().with_context(|| {
                 format!("SOURCE_DATE_EPOCH={text:?} is not a number of seconds")
             })?;
-            Ok(seconds.saturating_mul(1000))
+            seconds.checked_mul(1000).with_context(|| {
+                format!("SOURCE_DATE_EPOCH={text:?} is too large: its milliseconds overflow u64")
+            })
         }
         Err(_) => Ok(tau_deployment::now_unix_ms()),
     }

@@ -399,3 +399,66 @@ fn deployment_wasm_smoke_script_says_skipped_when_no_probe_ran() {
     assert_eq!(verdict(&["fail", "deno:pass", "cloudflare:pass"]), "fail");
     assert_eq!(verdict(&["fail", "deno:skipped"]), "fail");
 }
+
+#[test]
+fn deployment_wasm_each_reason_code_is_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("many.wasm");
+    std::fs::write(
+        &module,
+        wat::parse_str(
+            r#"(module (import "acme" "a" (func)) (import "corp" "b" (func))
+                (import "wasi_snapshot_preview1" "c" (func)) (import "wasi_unstable" "d" (func)))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = package(&dir.path().join("state"), &module, &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains(
+            "compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn deployment_wasm_inspect_escapes_control_characters_from_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = package_json(&dir.path().join("state"), &runbook_module(), &[]);
+    let manifest = PathBuf::from(report["manifest_path"].as_str().unwrap());
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"edge-wasm\"", "\"edge\\u001b[2J\\ncompliant=true\"");
+    std::fs::write(&manifest, text).unwrap();
+    let out = inspect(&manifest, &[]);
+    let printed = stdout(&out);
+    assert!(!printed.contains('\u{1b}'), "{printed:?}");
+    assert_eq!(printed.lines().count(), 1, "{printed:?}");
+    assert!(
+        printed.contains("blueprint_id=edge\\u{1b}[2J\\u{a}compliant=true"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn deployment_wasm_a_source_date_epoch_that_overflows_is_refused_not_saturated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tau()
+        .env("SOURCE_DATE_EPOCH", "18446744073709552")
+        .arg("--deployment-state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--deployment-wasm-package-module")
+        .arg(runbook_module())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("SOURCE_DATE_EPOCH"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("state").exists());
+}
