@@ -21,9 +21,10 @@ fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { op, path, source }
 }
 
-/// A file written to its temp name and not yet renamed into place.
+/// A file written to its temp name and not yet renamed into place (or found already in place).
 #[derive(Debug)]
 pub(crate) struct Staged {
+    /// `None` when the target already holds exactly the bytes: nothing to write or rename.
     temp: Option<PathBuf>,
     target: PathBuf,
 }
@@ -41,6 +42,14 @@ impl Staged {
     /// through it).
     pub(crate) fn write(target: &Path, bytes: &[u8]) -> Result<Staged, Error> {
         fsx::refuse_symlink(target, "package output")?;
+        // Content-addressed files are usually repackaged unchanged; rewriting them would cost two
+        // fsyncs to change nothing.
+        if holds(target, bytes) {
+            return Ok(Staged {
+                temp: None,
+                target: target.to_path_buf(),
+            });
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -63,18 +72,15 @@ impl Staged {
         Ok(staged)
     }
 
-    /// Renames the temp file over the target. When the target already holds exactly these bytes
-    /// (content-addressed files repackaged) it is left alone and the temp file removed.
+    /// Renames the temp file over the target.
     pub(crate) fn commit(mut self) -> Result<Committed, Error> {
-        let temp = self.temp.take().expect("staged until committed");
-        let existed = fs::symlink_metadata(&self.target).is_ok();
-        if existed && same_content(&temp, &self.target) {
-            fs::remove_file(&temp).map_err(io("remove temp file", &temp))?;
+        let Some(temp) = self.temp.take() else {
             return Ok(Committed {
                 target: self.target.clone(),
                 created: false,
             });
-        }
+        };
+        let existed = fs::symlink_metadata(&self.target).is_ok();
         if let Err(source) = fs::rename(&temp, &self.target) {
             let _ = fs::remove_file(&temp);
             return Err(io("rename into place", &self.target)(source));
@@ -103,10 +109,11 @@ impl Committed {
     }
 }
 
-fn same_content(a: &Path, b: &Path) -> bool {
-    match (fs::metadata(a), fs::symlink_metadata(b)) {
-        (Ok(ma), Ok(mb)) if mb.file_type().is_file() && ma.len() == mb.len() => {
-            matches!((fs::read(a), fs::read(b)), (Ok(x), Ok(y)) if x == y)
+/// Whether `path` is a regular file holding exactly `bytes`.
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_file() && u64::try_from(bytes.len()) == Ok(meta.len()) => {
+            fs::read(path).is_ok_and(|current| current == bytes)
         }
         _ => false,
     }
