@@ -462,3 +462,26 @@ fn deployment_wasm_a_source_date_epoch_that_overflows_is_refused_not_saturated()
     );
     assert!(!dir.path().join("state").exists());
 }
+
+#[test]
+fn deployment_wasm_packaging_sweeps_temp_files_a_killed_run_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let blueprint_dir = state.join("wasm-artifacts/edge-wasm");
+    std::fs::create_dir_all(&blueprint_dir).unwrap();
+    // The name a packaging run with pid 999999999 (beyond any Linux pid_max) writes first.
+    let stale = blueprint_dir.join(".0123.wasm.tmp-999999999");
+    std::fs::write(&stale, b"half a module").unwrap();
+    let report = package_json(&state, &runbook_module(), &[]);
+    assert!(!stale.exists());
+    let mut left: Vec<String> = std::fs::read_dir(&blueprint_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let sha = report["artifact_sha256"].as_str().unwrap();
+    assert_eq!(
+        left,
+        [format!("{sha}.manifest.json"), format!("{sha}.wasm")]
+    );
+}

@@ -3,15 +3,20 @@
 //! Promotion trusts the manifest, so every step is strict:
 //!
 //! ```text
-//! module bytes ──validate──▶ kind + host-facing imports ──profile──▶ findings
+//! module bytes ──validate──▶ kind + host-facing imports + proposals used ──profile──▶ findings
 //!      └──package──▶ <out>/<blueprint>/<sha256>.wasm + <sha256>.manifest.json + state.json entry
 //! manifest ──inspect──▶ re-hash, re-validate, re-check the profile ──▶ report (compliant or not)
 //! ```
 //!
 //! [`validate`] runs wasmparser's full validator over core modules and components and reports the
-//! byte offset of the first error. [`profile`] holds the runtime constraint profiles and the
-//! compliance rules. [`package`] writes reproducible artifacts; [`inspect`] re-verifies them. The
-//! crate does no WebAssembly execution (that lives in `tau-wasm-smoke`), so it builds for wasm32.
+//! byte offset of the first error; a binary that is valid only with a WebAssembly proposal beyond
+//! the 2.0 standard is not invalid but names the proposal, and [`profile`] refuses it
+//! (`wasm_feature_not_allowed`). [`profile`] holds the runtime constraint profiles and the
+//! compliance rules, one finding per reason code in the runbook tool's order. [`package`] writes
+//! reproducible artifacts through temp files that no failure leaves behind; [`inspect`]
+//! re-verifies them. Modules, manifests and artifacts are read only as regular files, never through
+//! a symlink. The crate does no WebAssembly execution (that lives in `tau-wasm-smoke`), so it
+//! builds for wasm32.
 
 mod deliverables;
 mod error;
