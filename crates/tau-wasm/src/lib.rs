@@ -59,3 +59,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped_and_nothing_else_changes() {
+        assert_eq!(super::escape_controls("edge-wasm é"), "edge-wasm é");
+        assert_eq!(
+            super::escape_controls("a\nb\u{1b}[2J\0"),
+            "a\\u{a}b\\u{1b}[2J\\u{0}"
+        );
+    }
+}

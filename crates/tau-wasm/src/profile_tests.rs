@@ -149,3 +149,42 @@ fn unknown_interfaces_and_size_are_reported() {
         ]
     );
 }
+
+const ALL_CODES: [ReasonCode; 14] = [
+    ReasonCode::RuntimeProfileMismatch,
+    ReasonCode::ArtifactSizeLimitExceeded,
+    ReasonCode::RequiredFeatureGateMissing,
+    ReasonCode::AbiAssumedNoImports,
+    ReasonCode::RequiredAbiMissing,
+    ReasonCode::ImportModuleNotAllowlisted,
+    ReasonCode::ImportModuleForbidden,
+    ReasonCode::WasmFeatureNotAllowed,
+    ReasonCode::ArtifactMissing,
+    ReasonCode::ArtifactHashMismatch,
+    ReasonCode::ArtifactSizeMismatch,
+    ReasonCode::ArtifactInvalid,
+    ReasonCode::ManifestProfileDrift,
+    ReasonCode::RuntimeSmokeFailed,
+];
+
+proptest::proptest! {
+    /// Merged findings list each code once, in code order, keep every detail, and merging again
+    /// changes nothing.
+    #[test]
+    fn merge_lists_each_code_once_and_loses_no_detail(
+        raw in proptest::collection::vec((0usize..14, "[a-z]{1,6}"), 0..24)
+    ) {
+        let findings: Vec<Finding> = raw
+            .iter()
+            .map(|(i, d)| Finding::new(ALL_CODES[*i], d.clone()))
+            .collect();
+        let merged = merge(findings.clone());
+        proptest::prop_assert!(merged.windows(2).all(|w| w[0].code < w[1].code));
+        for f in &findings {
+            let slot = merged.iter().find(|m| m.code == f.code).unwrap();
+            proptest::prop_assert!(slot.detail.split("; ").any(|d| d == f.detail));
+        }
+        proptest::prop_assert_eq!(merge(merged.clone()), merged.clone());
+        proptest::prop_assert_eq!(crate::profile::codes(&findings), crate::profile::codes(&merged));
+    }
+}
