@@ -88,7 +88,11 @@ pub(crate) fn host_imports<R: Read + Seek>(
             mini.push(import_id);
             leb_u32(&mut mini, size);
             let start = mini.len();
-            mini.resize(start + size as usize, 0);
+            let end = usize::try_from(size)
+                .ok()
+                .and_then(|n| start.checked_add(n))
+                .ok_or_else(|| invalid(at, "import section size does not fit in memory"))?;
+            mini.resize(end, 0);
             reader
                 .read_exact(&mut mini[start..])
                 .map_err(|_| invalid(body_at, "import section extends past the end of the file"))?;
