@@ -20,24 +20,30 @@ fn generated_unix_ms() -> Result<u64> {
             let seconds: u64 = text.trim().parse().with_context(|| {
                 format!("SOURCE_DATE_EPOCH={text:?} is not a number of seconds")
             })?;
-            Ok(seconds.saturating_mul(1000))
+            seconds.checked_mul(1000).with_context(|| {
+                format!("SOURCE_DATE_EPOCH={text:?} is too large: its milliseconds overflow u64")
+            })
         }
         Err(_) => Ok(tau_deployment::now_unix_ms()),
     }
 }
 
 /// Runs the runtime smoke; `(runtime_smoke, detail, passed)`.
-fn smoke(requested: bool, bytes: &[u8]) -> (&'static str, Value, bool) {
+fn smoke(requested: bool, bytes: &[u8]) -> (String, Value, bool) {
     if !requested {
-        return ("not_requested", Value::Null, true);
+        return ("not_requested".into(), Value::Null, true);
     }
     match tau_wasm_smoke::run(bytes, &tau_wasm_smoke::Limits::default()) {
         Ok(passed) => (
-            "passed",
+            "passed".into(),
             serde_json::to_value(passed).expect("smoke report serializes"),
             true,
         ),
-        Err(failed) => ("failed", json!({ "error": failed.0 }), false),
+        Err(failed) => (
+            failed.outcome(),
+            json!({ "error": failed.to_string() }),
+            false,
+        ),
     }
 }
 
@@ -92,7 +98,7 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
         smoke(args.deployment_wasm_package_smoke, &prepared.bytes);
     if !smoke_ok {
         eprintln!(
-            "deployment wasm package refused: module={} runtime_smoke=failed error={}",
+            "deployment wasm package refused: module={} runtime_smoke={runtime_smoke} error={}",
             module.display(),
             smoke_detail["error"].as_str().unwrap_or_default()
         );
@@ -107,6 +113,7 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
     let report = json!({
         "blueprint_id": m.blueprint_id,
         "runtime_profile": m.runtime_profile,
+        "source_module_path": module.display().to_string(),
         "artifact_kind": m.artifact_kind,
         "artifact_path": packaged.artifact_path,
         "artifact_sha256": m.artifact_sha256,
@@ -130,7 +137,7 @@ pub fn package(cli: &Cli) -> Result<ExitCode> {
              constraint_profile_id={} compliance_reason_codes={} capability_constraints={} runtime_smoke={runtime_smoke}",
             m.blueprint_id,
             m.runtime_profile.as_str(),
-            m.artifact_kind.as_str(),
+            m.artifact_kind.map_or("unknown", |k| k.as_str()),
             packaged.artifact_path.display(),
             m.artifact_sha256,
             m.artifact_size_bytes,
@@ -154,8 +161,11 @@ pub fn inspect(cli: &Cli) -> Result<ExitCode> {
     let mut inspected = inspect::inspect(&path)?;
     let (runtime_smoke, smoke_detail) =
         match (&inspected.artifact, args.deployment_wasm_inspect_smoke) {
-            (_, false) => ("not_requested", Value::Null),
-            (None, true) => ("failed", json!({ "error": "no valid artifact to run" })),
+            (_, false) => ("not_requested".to_string(), Value::Null),
+            (None, true) => (
+                "failed".to_string(),
+                json!({ "error": "no valid artifact to run" }),
+            ),
             (Some((bytes, _)), true) => {
                 let (state, detail, ok) = smoke(true, bytes);
                 if !ok {

@@ -91,7 +91,7 @@ fn deployment_wasm_preview1_is_refused_with_its_fix_and_nothing_is_written() {
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
     assert!(
-        err.contains("compliance_reason_codes=import_module_forbidden,required_abi_missing"),
+        err.contains("compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden"),
         "{err}"
     );
     assert!(err.contains("wasm-tools component new"), "{err}");

@@ -43,6 +43,24 @@ pub fn preview1() -> Vec<u8> {
         (memory (export "memory") 1))"#)
 }
 
+/// A valid module that needs the threads proposal (a shared memory and an atomic add), with a
+/// preview2 import so that nothing but the proposal keeps it from its profile.
+pub fn threads() -> Vec<u8> {
+    wat(r#"(module
+        (import "wasi:cli/environment@0.2.6" "get-arguments" (func (param i32)))
+        (memory 1 1 shared)
+        (func (export "bump") (result i32)
+            i32.const 0 i32.const 1 i32.atomic.rmw.add))"#)
+}
+
+/// A valid module that needs the wide-arithmetic proposal (`i64.add128`).
+pub fn wide_arithmetic() -> Vec<u8> {
+    wat(r#"(module
+        (import "wasi:cli/environment@0.2.6" "get-arguments" (func (param i32)))
+        (func (export "add") (param i64 i64 i64 i64) (result i64 i64)
+            local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))"#)
+}
+
 /// Well-formed binary whose function body returns an i64 where an i32 is declared.
 pub fn type_invalid() -> Vec<u8> {
     wat(r#"(module (func (result i32) i64.const 1))"#)

@@ -7,8 +7,11 @@
 //! run and its exit status recorded; a core module's `_start` (or `_initialize`) is called. Fuel and
 //! an epoch deadline bound the guest, so a runaway module fails the smoke instead of hanging it.
 //!
-//! Imports the host does not provide (non-WASI interfaces, `env` functions) are linked as traps:
-//! instantiation still succeeds, and only a call into them fails.
+//! An artifact that imports something the host does not provide (`wasi:http`, a non-WASI
+//! interface, any import of a core module, since the host links none for core modules) is not
+//! run at all: the smoke reports [`Failed::UnsupportedImports`] with their names. Running it with
+//! those imports stubbed could only prove that the parts not needing them start, which must never
+//! read as a pass.
 //!
 //! wasmtime lives here, apart from `tau-wasm`, so the core crates still build for wasm32.
 
@@ -53,10 +56,31 @@ pub struct Passed {
     pub stdout: String,
 }
 
-/// Why a smoke failed: compile, link, instantiate, trap, fuel or time exhaustion, non-zero exit.
+/// Why a smoke did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Failed(pub String);
+pub enum Failed {
+    /// The host lacks these imports (sorted, as the artifact names them), so the artifact was not
+    /// run and the smoke proves nothing about it.
+    #[error("the smoke host does not provide {}; only WASI preview2 interfaces (cli, clocks, filesystem, io, random, sockets at 0.2) are linked, and nothing for core modules", .0.join(", "))]
+    UnsupportedImports(Vec<String>),
+    /// Compile, link, instantiate, trap, fuel or time exhaustion, non-zero exit.
+    #[error("{0}")]
+    Run(String),
+}
+
+impl Failed {
+    /// The `runtime_smoke` value of a report: `unsupported_imports:<name>,<name>` or `failed`.
+    pub fn outcome(&self) -> String {
+        match self {
+            Failed::UnsupportedImports(names) => format!("unsupported_imports:{}", names.join(",")),
+            Failed::Run(_) => "failed".into(),
+        }
+    }
+}
+
+fn fail(stage: &str, e: wasmtime::Error) -> Failed {
+    Failed::Run(format!("{stage}: {e:#}"))
+}
 
 struct Host {
     wasi: WasiCtx,
@@ -77,7 +101,6 @@ const STDOUT_CAPTURE: usize = 64 * 1024;
 
 /// Compiles and runs `bytes` (a core module or a component) under `limits`.
 pub fn run(bytes: &[u8], limits: &Limits) -> Result<Passed, Failed> {
-    let fail = |stage: &str, e: wasmtime::Error| Failed(format!("{stage}: {e:#}"));
     let mut config = Config::new();
     config
         .consume_fuel(true)
@@ -135,12 +158,14 @@ fn run_module(
     store: &mut Store<Host>,
     bytes: &[u8],
 ) -> Result<(&'static str, Option<i32>), Failed> {
-    let fail = |stage: &str, e: wasmtime::Error| Failed(format!("{stage}: {e:#}"));
     let module = Module::new(engine, bytes).map_err(|e| fail("compile", e))?;
-    let mut linker: Linker<Host> = Linker::new(engine);
-    linker
-        .define_unknown_imports_as_traps(&module)
-        .map_err(|e| fail("link", e))?;
+    let mut unsupported: Vec<String> = module.imports().map(|i| i.module().to_string()).collect();
+    if !unsupported.is_empty() {
+        unsupported.sort();
+        unsupported.dedup();
+        return Err(Failed::UnsupportedImports(unsupported));
+    }
+    let linker: Linker<Host> = Linker::new(engine);
     let instance = linker
         .instantiate(&mut *store, &module)
         .map_err(|e| fail("instantiate", e))?;
@@ -158,21 +183,33 @@ fn run_component(
     store: &mut Store<Host>,
     bytes: &[u8],
 ) -> Result<(&'static str, Option<i32>), Failed> {
-    let fail = |stage: &str, e: wasmtime::Error| Failed(format!("{stage}: {e:#}"));
     let component = Component::new(engine, bytes).map_err(|e| fail("compile", e))?;
     let mut linker: ComponentLinker<Host> = ComponentLinker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| fail("link wasi", e))?;
-    // Trap stubs are matched by exact name and would shadow the host's semver-compatible WASI
-    // interfaces (a component importing `@0.2.6` is served by the host's 0.2 line), so they are
-    // only added for components that import something other than WASI.
-    let foreign_imports = component
+    let imports: Vec<String> = component
         .component_type()
         .imports(engine)
-        .any(|(name, _)| !name.starts_with("wasi:"));
-    if foreign_imports {
-        linker
-            .define_unknown_imports_as_traps(&component)
-            .map_err(|e| fail("link", e))?;
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let mut unsupported: Vec<String> = imports
+        .iter()
+        .filter(|name| !host_provides(name))
+        .cloned()
+        .collect();
+    if unsupported.is_empty() {
+        // The name list is a fast path; the linker has the last word. An import it cannot
+        // satisfy by name is unsupported too (its message names it).
+        if let Err(e) = linker.instantiate_pre(&component) {
+            match imports.iter().find(|name| missing_in(&e, name)) {
+                Some(name) => unsupported.push(name.clone()),
+                None => return Err(fail("link", e)),
+            }
+        }
+    }
+    if !unsupported.is_empty() {
+        unsupported.sort();
+        unsupported.dedup();
+        return Err(Failed::UnsupportedImports(unsupported));
     }
     let exports_run = component
         .component_type()
@@ -195,9 +232,37 @@ fn run_component(
         },
     };
     if status != 0 {
-        return Err(Failed(format!("wasi:cli/run exited with status {status}")));
+        return Err(Failed::Run(format!(
+            "wasi:cli/run exited with status {status}"
+        )));
     }
     Ok(("wasi:cli/run", Some(status)))
+}
+
+/// WASI packages the host links (`wasmtime_wasi::p2::add_to_linker_sync`), all at 0.2.
+const HOST_PACKAGES: [&str; 6] = [
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+/// Whether `import` names an interface of a WASI package the host links, at a 0.2 version.
+fn host_provides(import: &str) -> bool {
+    let (name, version) = import.split_once('@').unwrap_or((import, ""));
+    HOST_PACKAGES.iter().any(|p| name.starts_with(p)) && version.starts_with("0.2.")
+}
+
+/// Whether a link error is the linker lacking `name` or a function of it, as opposed to
+/// providing it with a different type (a link failure of the artifact, reported as such).
+fn missing_in(error: &wasmtime::Error, name: &str) -> bool {
+    let top = error.to_string();
+    let chain = format!("{error:#}");
+    top.contains(&format!("`{name}`"))
+        && top.contains("not found")
+        && !chain.contains("type mismatch")
 }
 
 /// Bumps the engine's epoch once the timeout passes, interrupting guest code.

@@ -35,12 +35,67 @@ fn a_core_module_start_function_is_called() {
 }
 
 #[test]
-fn unknown_imports_instantiate_but_trap_when_called() {
-    let lazy = wat(r#"(module (import "env" "log" (func)) (func (export "run") call 0))"#);
-    assert_eq!(run(&lazy, &Limits::default()).unwrap().entry, "instantiate");
-    let eager = wat(r#"(module (import "env" "log" (func)) (func (export "_start") call 0))"#);
-    let err = run(&eager, &Limits::default()).unwrap_err();
-    assert!(err.0.starts_with("_start"), "{err}");
+fn a_core_module_with_imports_is_unsupported_never_passed() {
+    // Before, this instantiated with a trap stub and read as passed (`entry: instantiate`).
+    let lazy = wat(
+        r#"(module (import "env" "log" (func)) (import "wasi:cli/environment@0.2.6" "x" (func))
+            (func (export "run") call 0))"#,
+    );
+    let err = run(&lazy, &Limits::default()).unwrap_err();
+    assert_eq!(
+        err,
+        Failed::UnsupportedImports(vec!["env".into(), "wasi:cli/environment@0.2.6".into()])
+    );
+    assert_eq!(
+        err.outcome(),
+        "unsupported_imports:env,wasi:cli/environment@0.2.6"
+    );
+}
+
+#[test]
+fn a_component_importing_wasi_http_is_unsupported_never_passed() {
+    let http = wat(r#"(component
+        (import "wasi:http/outgoing-handler@0.2.0" (instance (export "handle" (func))))
+        (import "wasi:cli/environment@0.2.6" (instance (export "get-arguments" (func (result (list string))))))
+    )"#);
+    let err = run(&http, &Limits::default()).unwrap_err();
+    assert_eq!(
+        err.outcome(),
+        "unsupported_imports:wasi:http/outgoing-handler@0.2.0"
+    );
+    assert!(err.to_string().contains("does not provide"), "{err}");
+}
+
+#[test]
+fn a_wasi_name_at_a_version_the_host_lacks_is_unsupported() {
+    let future = wat(r#"(component
+        (import "wasi:cli/environment@0.3.0" (instance (export "get-arguments" (func (result (list string))))))
+    )"#);
+    assert_eq!(
+        run(&future, &Limits::default()).unwrap_err().outcome(),
+        "unsupported_imports:wasi:cli/environment@0.3.0"
+    );
+}
+
+#[test]
+fn a_function_the_host_interface_lacks_is_unsupported() {
+    let extra = wat(r#"(component
+        (import "wasi:cli/environment@0.2.3" (instance (export "not-in-wasi" (func))))
+    )"#);
+    assert_eq!(
+        run(&extra, &Limits::default()).unwrap_err().outcome(),
+        "unsupported_imports:wasi:cli/environment@0.2.3"
+    );
+}
+
+#[test]
+fn a_provided_name_with_the_wrong_type_is_a_link_failure() {
+    let mistyped = wat(r#"(component
+        (import "wasi:cli/environment@0.2.6" (instance (export "get-arguments" (func (param "x" u32)))))
+    )"#);
+    let err = run(&mistyped, &Limits::default()).unwrap_err();
+    assert_eq!(err.outcome(), "failed", "{err}");
+    assert!(err.to_string().starts_with("link"), "{err}");
 }
 
 #[test]
@@ -51,7 +106,7 @@ fn a_runaway_module_runs_out_of_fuel() {
         ..Limits::default()
     };
     let err = run(&spin, &limits).unwrap_err();
-    assert!(err.0.contains("fuel"), "{err}");
+    assert!(err.to_string().contains("fuel"), "{err}");
 }
 
 #[test]
@@ -72,7 +127,7 @@ fn a_trap_fails_the_smoke() {
         &Limits::default(),
     )
     .unwrap_err();
-    assert!(err.0.contains("unreachable"), "{err}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
 }
 
 #[test]
@@ -87,6 +142,6 @@ fn memory_growth_is_capped() {
 fn garbage_fails_to_compile() {
     assert!(run(b"\0asm\x01\0\0\0\xff", &Limits::default())
         .unwrap_err()
-        .0
+        .to_string()
         .starts_with("compile"));
 }

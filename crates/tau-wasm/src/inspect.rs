@@ -1,7 +1,6 @@
 //! Inspection: re-hash, re-validate and re-check a packaged artifact against its manifest and the
 //! built-in profile, and report instead of failing at the first problem.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
@@ -9,7 +8,7 @@ use serde::Serialize;
 use crate::manifest::Manifest;
 use crate::profile::{self, Finding, ReasonCode};
 use crate::validate::{self, ArtifactKind, Validated};
-use crate::{sha256_hex, Error};
+use crate::{escape_controls, fsx, package, sha256_hex, Error};
 
 /// The inspect report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,7 +16,9 @@ pub struct Report {
     pub manifest_path: String,
     pub blueprint_id: String,
     pub runtime_profile: String,
-    pub artifact_kind: ArtifactKind,
+    /// From the artifact when it validates, else as the manifest records it (absent in manifests
+    /// the runbook's tool wrote).
+    pub artifact_kind: Option<ArtifactKind>,
     pub artifact_sha256: String,
     pub constraint_profile_id: String,
     pub constraint_target_role: String,
@@ -41,22 +42,20 @@ pub struct Inspected {
 }
 
 impl Inspected {
-    /// Adds a finding (such as a failed runtime smoke) and recomputes compliance.
+    /// Adds a finding (such as a failed runtime smoke) and recomputes compliance; each code stays
+    /// listed once.
     pub fn add_finding(&mut self, finding: Finding) {
-        self.report.findings.push(finding);
-        self.report.reason_codes = codes(&self.report.findings);
+        let mut findings = std::mem::take(&mut self.report.findings);
+        findings.push(finding);
+        self.report.findings = profile::merge(findings);
+        self.report.reason_codes = profile::codes(&self.report.findings);
         self.report.compliant = profile::compliant(&self.report.findings);
     }
 }
 
-fn codes(findings: &[Finding]) -> Vec<ReasonCode> {
-    let mut codes: Vec<ReasonCode> = findings.iter().map(|f| f.code).collect();
-    codes.sort();
-    codes.dedup();
-    codes
-}
-
-/// Inspects the manifest at `path`. Errors only when the manifest itself cannot be read or trusted.
+/// Inspects the manifest at `path`. Errors only when the manifest itself cannot be read or trusted,
+/// or when the manifest or its artifact is a symlink or not a regular file. Names and paths in the
+/// report have their control characters escaped.
 pub fn inspect(path: &Path) -> Result<Inspected, Error> {
     let manifest = Manifest::read(path)?;
     let artifact_file = manifest.artifact_file(path)?;
@@ -96,25 +95,20 @@ pub fn inspect(path: &Path) -> Result<Inspected, Error> {
 
     let mut artifact = None;
     let mut observed = manifest.observed_import_modules.clone();
-    match std::fs::File::open(&artifact_file) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => findings.push(Finding::new(
+    match fsx::open_regular(&artifact_file, "artifact")? {
+        None => findings.push(Finding::new(
             ReasonCode::ArtifactMissing,
             format!("{} does not exist", artifact_file.display()),
         )),
-        Err(source) => {
-            return Err(Error::Io {
-                op: "open artifact",
-                path: artifact_file,
-                source,
-            })
-        }
-        Ok(file) => {
-            let io = |source| Error::Io {
-                op: "read artifact",
-                path: artifact_file.clone(),
-                source,
-            };
-            let size = file.metadata().map_err(io)?.len();
+        Some(mut file) => {
+            let size = file
+                .metadata()
+                .map_err(|source| Error::Io {
+                    op: "read artifact",
+                    path: artifact_file.clone(),
+                    source,
+                })?
+                .len();
             if size != manifest.artifact_size_bytes {
                 findings.push(Finding::new(
                     ReasonCode::ArtifactSizeMismatch,
@@ -125,51 +119,69 @@ pub fn inspect(path: &Path) -> Result<Inspected, Error> {
                 ));
             }
             if let Some(finding) = profile::size_finding(&builtin, size) {
-                findings.push(finding);
+                findings.extend(package::oversized_findings(&builtin, finding, &mut file));
             } else {
-                let mut bytes = Vec::with_capacity(size as usize);
-                file.take(builtin.max_artifact_size_bytes + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(io)?;
-                let sha = sha256_hex(&bytes);
-                if sha != manifest.artifact_sha256 {
-                    findings.push(Finding::new(
-                        ReasonCode::ArtifactHashMismatch,
-                        format!(
-                            "artifact hashes to {sha}, the manifest says {}",
-                            manifest.artifact_sha256
-                        ),
-                    ));
-                }
-                match validate::validate(&bytes) {
-                    Ok(validated) => {
-                        findings.extend(profile::check(&builtin, &validated, bytes.len() as u64));
-                        observed = validated.imports.clone();
-                        artifact = Some((bytes, validated));
-                    }
-                    Err(invalid) => findings.push(Finding::new(
-                        ReasonCode::ArtifactInvalid,
-                        invalid.to_string(),
+                let read = fsx::read_capped(
+                    file,
+                    builtin.max_artifact_size_bytes,
+                    &artifact_file,
+                    "read artifact",
+                )?;
+                match read {
+                    None => findings.push(Finding::new(
+                        ReasonCode::ArtifactSizeLimitExceeded,
+                        "grew past the size limit while it was read",
                     )),
+                    Some(bytes) => {
+                        let sha = sha256_hex(&bytes);
+                        if sha != manifest.artifact_sha256 {
+                            findings.push(Finding::new(
+                                ReasonCode::ArtifactHashMismatch,
+                                format!(
+                                    "artifact hashes to {sha}, the manifest says {}",
+                                    manifest.artifact_sha256
+                                ),
+                            ));
+                        }
+                        match validate::validate(&bytes) {
+                            Ok(validated) => {
+                                findings.extend(profile::check(
+                                    manifest.runtime_profile,
+                                    &validated,
+                                    package::byte_len(&bytes),
+                                ));
+                                observed = validated.imports.clone();
+                                artifact = Some((bytes, validated));
+                            }
+                            Err(invalid) => findings.push(Finding::new(
+                                ReasonCode::ArtifactInvalid,
+                                invalid.to_string(),
+                            )),
+                        }
+                    }
                 }
             }
         }
     }
+    let findings = profile::merge(findings);
 
     let report = Report {
-        manifest_path: path.display().to_string(),
-        blueprint_id: manifest.blueprint_id.clone(),
+        manifest_path: escape_controls(&path.display().to_string()),
+        blueprint_id: escape_controls(&manifest.blueprint_id),
         runtime_profile: manifest.runtime_profile.as_str().into(),
-        artifact_kind: manifest.artifact_kind,
+        artifact_kind: artifact
+            .as_ref()
+            .map(|(_, v): &(Vec<u8>, Validated)| v.kind)
+            .or(manifest.artifact_kind),
         artifact_sha256: manifest.artifact_sha256.clone(),
         constraint_profile_id: builtin.profile_id.clone(),
         constraint_target_role: builtin.target_role.clone(),
         required_runtime_profile: builtin.required_runtime_profile.as_str().into(),
         required_abi: builtin.required_abi.clone(),
         compliant: profile::compliant(&findings),
-        reason_codes: codes(&findings),
+        reason_codes: profile::codes(&findings),
         findings,
-        observed_import_modules: observed,
+        observed_import_modules: observed.iter().map(|i| escape_controls(i)).collect(),
         required_feature_gates: builtin.required_feature_gates.clone(),
         max_artifact_size_bytes: builtin.max_artifact_size_bytes,
     };

@@ -138,3 +138,93 @@ proptest! {
         let _ = Manifest::parse(&bytes, Path::new("m.json"));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_artifact_or_manifest_is_refused_not_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let artifact = Manifest::read(&manifest)
+        .unwrap()
+        .artifact_file(&manifest)
+        .unwrap();
+    let outside = dir.path().join("hostname");
+    std::fs::write(&outside, b"not the deliverable\n").unwrap();
+    std::fs::remove_file(&artifact).unwrap();
+    std::os::unix::fs::symlink(&outside, &artifact).unwrap();
+    let err = inspect(&manifest).unwrap_err().to_string();
+    assert!(err.contains("artifact") && err.contains("symlink"), "{err}");
+
+    let link = dir.path().join("link.manifest.json");
+    std::os::unix::fs::symlink(&manifest, &link).unwrap();
+    let err = inspect(&link).unwrap_err().to_string();
+    assert!(err.contains("manifest") && err.contains("symlink"), "{err}");
+}
+
+#[test]
+fn control_characters_from_the_manifest_are_escaped_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"edge-wasm\"", "\"edge\\u001b[2J\\nforged=1\"");
+    std::fs::write(&manifest, text).unwrap();
+    let report = inspect(&manifest).unwrap().report;
+    assert!(
+        !report.blueprint_id.chars().any(char::is_control),
+        "{:?}",
+        report.blueprint_id
+    );
+    assert!(
+        report.blueprint_id.contains("\\u{1b}"),
+        "{}",
+        report.blueprint_id
+    );
+}
+
+#[test]
+fn smoke_findings_added_later_keep_each_code_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let mut inspected = inspect(&manifest).unwrap();
+    for detail in ["first", "second"] {
+        inspected.add_finding(Finding::new(ReasonCode::RuntimeSmokeFailed, detail));
+    }
+    assert_eq!(
+        inspected.report.reason_codes,
+        [ReasonCode::RuntimeSmokeFailed]
+    );
+    assert_eq!(inspected.report.findings.len(), 1);
+    assert!(!inspected.report.compliant);
+}
+
+#[test]
+fn an_oversized_artifact_reports_what_its_imports_imply() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let artifact = Manifest::read(&manifest)
+        .unwrap()
+        .artifact_file(&manifest)
+        .unwrap();
+    std::fs::write(&artifact, wasm::sized(3 << 20)).unwrap();
+    let c = codes(&manifest);
+    assert!(
+        c.contains(&ReasonCode::ArtifactSizeLimitExceeded)
+            && c.contains(&ReasonCode::AbiAssumedNoImports),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_manifest_the_runbook_tool_wrote_without_artifact_kind_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    value.as_object_mut().unwrap().remove("artifact_kind");
+    value["source_module_path"] = "/home/ci/build/edge.wasm".into();
+    std::fs::write(&manifest, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    let report = inspect(&manifest).unwrap().report;
+    assert!(report.compliant, "{report:?}");
+    assert_eq!(report.artifact_kind, Some(ArtifactKind::CoreModule));
+}

@@ -10,6 +10,8 @@ use crate::Error;
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const KIND: &str = "tau_wasm_deliverable";
+/// Far above any real manifest, far below anything that could hurt to read.
+pub const MAX_BYTES: u64 = 1 << 20;
 
 /// A deliverable manifest. Field order is the file's key order; nothing in it depends on the
 /// machine or the output directory, so the same module packaged anywhere gives the same bytes
@@ -22,7 +24,10 @@ pub struct Manifest {
     pub blueprint_id: String,
     pub deploy_target: String,
     pub runtime_profile: RuntimeProfile,
-    pub artifact_kind: ArtifactKind,
+    /// Always written by tau; absent from manifests the runbook's tool wrote, which tau still
+    /// reads (inspect learns the kind from the artifact itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_kind: Option<ArtifactKind>,
     /// The module path as given when relative; only its file name when it was absolute.
     pub source_module_path: String,
     /// The artifact's file name, relative to the manifest's directory.
@@ -38,13 +43,16 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Reads and parses a manifest.
+    /// Reads and parses a manifest: a regular file, not a symlink, of at most [`MAX_BYTES`].
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            op: "read manifest",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = crate::fsx::open_existing(path, "manifest")?;
+        let bytes =
+            crate::fsx::read_capped(file, MAX_BYTES, path, "read manifest")?.ok_or_else(|| {
+                Error::Manifest {
+                    path: path.to_path_buf(),
+                    message: format!("larger than {MAX_BYTES} bytes; a manifest is about 1 KiB"),
+                }
+            })?;
         Self::parse(&bytes, path)
     }
 

@@ -1,7 +1,7 @@
 //! Packaging: validate, check the profile, then write `<sha256>.wasm`, `<sha256>.manifest.json`
-//! and the `state.json` entry. Nothing is written unless every check passed.
+//! and the `state.json` entry. Nothing is written unless every check passed, and a failure while
+//! writing leaves nothing behind (see [`crate::staging`]).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use tau_durable::lock::{DirLock, Wait};
@@ -9,8 +9,9 @@ use tau_durable::lock::{DirLock, Wait};
 use crate::deliverables::{self, Entry};
 use crate::manifest::{self, Manifest};
 use crate::profile::{self, Finding, RuntimeProfile};
+use crate::staging::{self, Staged};
 use crate::validate::{self, Validated};
-use crate::{sha256_hex, Error};
+use crate::{fsx, sections, sha256_hex, Error};
 
 /// What to package.
 #[derive(Debug, Clone)]
@@ -54,32 +55,53 @@ pub struct Checked {
 }
 
 /// Reads the module at `path` and checks it against `profile`: size from metadata first (an
-/// oversized file is refused without being read), then full validation, then the profile rules.
+/// oversized file is refused without being read whole: only its section headers and import
+/// section), then full validation, then the profile rules. The module must be a regular file, not
+/// a symlink.
 pub fn check_module(path: &Path, profile: RuntimeProfile) -> Result<Checked, Error> {
     let constraints = profile.constraints();
-    let io = |op| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { op, path, source }
-    };
     let non_compliant = |findings| Error::NonCompliant {
         path: path.to_path_buf(),
         profile_id: constraints.profile_id.clone(),
         findings,
     };
-    let file = std::fs::File::open(path).map_err(io("open module"))?;
-    let size = file.metadata().map_err(io("inspect module"))?.len();
+    let mut file = fsx::open_existing(path, "module")?;
+    let size = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            op: "inspect module",
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
     if let Some(finding) = profile::size_finding(&constraints, size) {
-        return Err(non_compliant(vec![finding]));
+        return Err(non_compliant(oversized_findings(
+            &constraints,
+            finding,
+            &mut file,
+        )));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(constraints.max_artifact_size_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io("read module"))?;
+    let bytes = fsx::read_capped(
+        file,
+        constraints.max_artifact_size_bytes,
+        path,
+        "read module",
+    )?
+    .ok_or_else(|| {
+        // The file grew past the limit after its size was read.
+        non_compliant(vec![Finding::new(
+            profile::ReasonCode::ArtifactSizeLimitExceeded,
+            format!(
+                "grew past the {} limit of {} bytes while it was read",
+                constraints.profile_id, constraints.max_artifact_size_bytes
+            ),
+        )])
+    })?;
     let validated = validate::validate(&bytes).map_err(|invalid| Error::Invalid {
         path: path.to_path_buf(),
         invalid,
     })?;
-    let findings = profile::check(&constraints, &validated, bytes.len() as u64);
+    let findings = profile::check(profile, &validated, byte_len(&bytes));
     if !profile::compliant(&findings) {
         return Err(non_compliant(findings));
     }
@@ -88,6 +110,25 @@ pub fn check_module(path: &Path, profile: RuntimeProfile) -> Result<Checked, Err
         validated,
         findings,
     })
+}
+
+/// The size finding plus what the oversized binary's imports imply, as the runbook's tool
+/// reports them; an unreadable import section adds nothing (the size alone refuses it).
+pub(crate) fn oversized_findings(
+    constraints: &profile::Constraints,
+    size: Finding,
+    file: &mut std::fs::File,
+) -> Vec<Finding> {
+    let mut findings = vec![size];
+    if let Ok(imports) = sections::host_imports(file, constraints.max_artifact_size_bytes) {
+        findings.extend(profile::import_findings(constraints, &imports));
+    }
+    profile::merge(findings)
+}
+
+/// `bytes.len()` as the u64 sizes are recorded in.
+pub(crate) fn byte_len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).expect("a slice length fits in u64")
 }
 
 /// Reads and checks the module; writes nothing.
@@ -110,11 +151,11 @@ pub fn prepare(request: &Request<'_>) -> Result<Prepared, Error> {
         blueprint_id: request.blueprint_id.into(),
         deploy_target: "wasm".into(),
         runtime_profile: request.profile,
-        artifact_kind: validated.kind,
+        artifact_kind: Some(validated.kind),
         source_module_path: manifest::source_path(path),
         artifact_path: format!("{sha}.wasm"),
         artifact_sha256: sha,
-        artifact_size_bytes: bytes.len() as u64,
+        artifact_size_bytes: byte_len(&bytes),
         generated_unix_ms: request.generated_unix_ms,
         capability_constraints: constraints.required_feature_gates.clone(),
         runtime_constraints: serde_json::to_value(&constraints).expect("constraints serialize"),
@@ -130,16 +171,61 @@ pub fn prepare(request: &Request<'_>) -> Result<Prepared, Error> {
     })
 }
 
-/// Writes a prepared package atomically and records it in `state.json`, under the state-dir lock.
+/// Writes a prepared package and records it in `state.json`, under the state-dir lock. Both files
+/// are staged before either is renamed into place, and the state entry is recorded last; any
+/// failure removes the temp files and the files this run created, so the output directory holds
+/// the previous package or the new one, never a part.
 pub fn write(prepared: &Prepared, wait: Wait<'_>) -> Result<Packaged, Error> {
+    write_with_fault(prepared, wait, || Ok(()))
+}
+
+/// [`write`] with `fault` run once both files are staged, so tests can fail the write there.
+fn write_with_fault(
+    prepared: &Prepared,
+    wait: Wait<'_>,
+    fault: impl FnOnce() -> Result<(), Error>,
+) -> Result<Packaged, Error> {
     let _lock = DirLock::acquire(&prepared.state_dir, wait)?;
     let m = &prepared.manifest;
     let artifact_path = prepared.dir.join(&m.artifact_path);
     let manifest_path = prepared
         .dir
         .join(format!("{}.manifest.json", m.artifact_sha256));
-    tau_durable::atomic::write_if_changed(&artifact_path, &prepared.bytes)?;
-    tau_durable::atomic::write_if_changed(&manifest_path, &m.to_bytes())?;
+    fsx::refuse_symlink(&prepared.dir, "package output directory")?;
+    std::fs::create_dir_all(&prepared.dir).map_err(|source| Error::Io {
+        op: "create directory",
+        path: prepared.dir.clone(),
+        source,
+    })?;
+    staging::sweep(&prepared.dir)?;
+    let artifact = Staged::write(&artifact_path, &prepared.bytes)?;
+    let manifest = Staged::write(&manifest_path, &m.to_bytes())?;
+    fault()?;
+    let artifact = artifact.commit()?;
+    let manifest = match manifest.commit() {
+        Ok(committed) => committed,
+        Err(e) => {
+            artifact.undo();
+            return Err(e);
+        }
+    };
+    let recorded = tau_durable::atomic::sync_dir(&prepared.dir)
+        .map_err(Error::from)
+        .and_then(|()| record(prepared, &artifact_path, &manifest_path));
+    if let Err(e) = recorded {
+        manifest.undo();
+        artifact.undo();
+        return Err(e);
+    }
+    Ok(Packaged {
+        artifact_path,
+        manifest_path,
+        state_path: prepared.state_dir.join("state.json"),
+    })
+}
+
+fn record(prepared: &Prepared, artifact_path: &Path, manifest_path: &Path) -> Result<(), Error> {
+    let m = &prepared.manifest;
     let constraints = m.runtime_profile.constraints();
     deliverables::record(
         &prepared.state_dir,
@@ -158,11 +244,7 @@ pub fn write(prepared: &Prepared, wait: Wait<'_>) -> Result<Packaged, Error> {
             generated_unix_ms: m.generated_unix_ms,
         },
     )?;
-    Ok(Packaged {
-        artifact_path,
-        manifest_path,
-        state_path: prepared.state_dir.join("state.json"),
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -153,3 +153,132 @@ fn the_channel_profile_has_its_own_limit() {
     r.profile = RuntimeProfile::ChannelAutomationWasi;
     assert!(matches!(prepare(&r), Err(Error::NonCompliant { .. })));
 }
+
+#[test]
+fn a_proposal_outside_the_profile_is_non_compliant_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, proposal) in [
+        ("threads.wasm", wasm::threads(), "threads"),
+        ("wide.wasm", wasm::wide_arithmetic(), "wide_arithmetic"),
+    ] {
+        let module = write_module(dir.path(), name, &bytes);
+        match prepare(&request(&module, dir.path(), dir.path())) {
+            Err(Error::NonCompliant { findings, .. }) => {
+                assert_eq!(findings.len(), 1, "{findings:?}");
+                assert_eq!(findings[0].code, ReasonCode::WasmFeatureNotAllowed);
+                assert!(findings[0].detail.contains(proposal), "{findings:?}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_oversized_module_without_imports_also_reports_the_assumed_abi() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "big.wasm", &wasm::sized(3 << 20));
+    match prepare(&request(&module, dir.path(), dir.path())) {
+        Err(Error::NonCompliant { findings, .. }) => assert_eq!(
+            findings.iter().map(|f| f.code).collect::<Vec<_>>(),
+            [
+                ReasonCode::ArtifactSizeLimitExceeded,
+                ReasonCode::AbiAssumedNoImports
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_failure_after_the_files_are_staged_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
+    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let prepared = prepare(&request(&module, &out, &state)).unwrap();
+    let mut staged_seen = Vec::new();
+    let err = write_with_fault(&prepared, Wait::FailFast, || {
+        staged_seen = tree(&out);
+        Err(Error::Manifest {
+            path: out.clone(),
+            message: "injected".into(),
+        })
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("injected"));
+    assert_eq!(
+        staged_seen.len(),
+        2,
+        "both temps were written: {staged_seen:?}"
+    );
+    assert!(tree(&out).is_empty(), "{:?}", tree(&out));
+    assert!(!state.join("state.json").exists());
+}
+
+#[test]
+fn a_failed_state_update_removes_the_files_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
+    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    std::fs::create_dir_all(state.join("state.json")).unwrap();
+    let prepared = prepare(&request(&module, &out, &state)).unwrap();
+    assert!(write(&prepared, Wait::FailFast).is_err());
+    assert!(tree(&out).is_empty(), "{:?}", tree(&out));
+}
+
+#[test]
+fn a_temp_file_left_by_a_killed_run_is_swept_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
+    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let prepared = prepare(&request(&module, &out, &state)).unwrap();
+    let stale = prepared.dir.join(format!(
+        ".{}.wasm.tmp-999999999",
+        prepared.manifest.artifact_sha256
+    ));
+    std::fs::create_dir_all(&prepared.dir).unwrap();
+    std::fs::write(&stale, b"half a module").unwrap();
+    write(&prepared, Wait::FailFast).unwrap();
+    assert!(!stale.exists());
+    assert_eq!(tree(&prepared.dir).len(), 2, "{:?}", tree(&prepared.dir));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_modules_and_output_dirs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = write_module(dir.path(), "real.wasm", &wasm::edge_runtime());
+    let link = dir.path().join("link.wasm");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let err = prepare(&request(&link, dir.path(), dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("module") && err.contains("symlink"), "{err}");
+
+    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("edge-wasm")).unwrap();
+    let prepared = prepare(&request(&real, &out, &state)).unwrap();
+    let err = write(&prepared, Wait::FailFast).unwrap_err().to_string();
+    assert!(err.contains("symlink"), "{err}");
+    assert!(tree(&elsewhere).is_empty());
+}

@@ -33,6 +33,15 @@ impl RuntimeProfile {
             .find(|p| p.as_str().eq_ignore_ascii_case(&text))
     }
 
+    /// The WebAssembly proposals beyond [`crate::validate::BASELINE`] this runtime accepts, by
+    /// [`Validated::proposals`] name. None yet: each runtime the profiles target (wasmtime behind
+    /// the smoke host, the edge runtimes) must support a proposal before a profile may allow it.
+    pub fn allowed_proposals(self) -> &'static [&'static str] {
+        match self {
+            RuntimeProfile::WasmWasi | RuntimeProfile::ChannelAutomationWasi => &[],
+        }
+    }
+
     /// The built-in constraint profile of this runtime.
     pub fn constraints(self) -> Constraints {
         let mut gates: Vec<String> = [
@@ -87,7 +96,8 @@ pub struct Constraints {
     pub forbidden_import_modules: Vec<String>,
 }
 
-/// Compliance reason codes.
+/// Compliance reason codes, declared in the order the runbook's tool reports them (reports list
+/// each code once, in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
@@ -99,6 +109,9 @@ pub enum ReasonCode {
     RequiredAbiMissing,
     ImportModuleNotAllowlisted,
     ImportModuleForbidden,
+    /// The binary needs a WebAssembly proposal (threads, wide arithmetic, ...) that the profile
+    /// does not allow; the finding's detail names it.
+    WasmFeatureNotAllowed,
     ArtifactMissing,
     ArtifactHashMismatch,
     ArtifactSizeMismatch,
@@ -117,6 +130,7 @@ impl ReasonCode {
             ReasonCode::RequiredAbiMissing => "required_abi_missing",
             ReasonCode::ImportModuleNotAllowlisted => "import_module_not_allowlisted",
             ReasonCode::ImportModuleForbidden => "import_module_forbidden",
+            ReasonCode::WasmFeatureNotAllowed => "wasm_feature_not_allowed",
             ReasonCode::ArtifactMissing => "artifact_missing",
             ReasonCode::ArtifactHashMismatch => "artifact_hash_mismatch",
             ReasonCode::ArtifactSizeMismatch => "artifact_size_mismatch",
@@ -140,12 +154,42 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// `detail` may quote names taken from the artifact or manifest; control characters in it are
+    /// escaped so a report line cannot be forged or garbled by them.
     pub fn new(code: ReasonCode, detail: impl Into<String>) -> Self {
         Finding {
             code,
-            detail: detail.into(),
+            detail: crate::escape_controls(&detail.into()),
         }
     }
+}
+
+/// One finding per code, in code order; details of the same code are joined with `; `. Reports
+/// built from the result list each reason code exactly once, in a stable order.
+pub fn merge(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut findings = findings;
+    findings.sort_by_key(|f| f.code);
+    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
+    for finding in findings {
+        match merged.last_mut() {
+            Some(last) if last.code == finding.code => {
+                if !last.detail.split("; ").any(|d| d == finding.detail) {
+                    last.detail.push_str("; ");
+                    last.detail.push_str(&finding.detail);
+                }
+            }
+            _ => merged.push(finding),
+        }
+    }
+    merged
+}
+
+/// The distinct codes of `findings`, in code order.
+pub fn codes(findings: &[Finding]) -> Vec<ReasonCode> {
+    let mut codes: Vec<ReasonCode> = findings.iter().map(|f| f.code).collect();
+    codes.sort();
+    codes.dedup();
+    codes
 }
 
 /// Whether every finding still allows deployment.
@@ -154,8 +198,11 @@ pub fn compliant(findings: &[Finding]) -> bool {
 }
 
 /// `wasi:*` matches any `wasi:` interface; other patterns match a name exactly. Component import
-/// versions (`@0.2.6`) never affect matching.
+/// versions (`@0.2.6`) never affect matching. A name with a control character matches nothing.
 pub fn matches(pattern: &str, import: &str) -> bool {
+    if import.chars().any(char::is_control) {
+        return false;
+    }
     let name = import.split('@').next().unwrap_or(import);
     match pattern.strip_suffix('*') {
         Some(prefix) => name.starts_with(prefix),
@@ -176,30 +223,32 @@ pub fn size_finding(constraints: &Constraints, size: u64) -> Option<Finding> {
     })
 }
 
-/// Checks a validated artifact of `size` bytes against `constraints`.
-pub fn check(constraints: &Constraints, artifact: &Validated, size: u64) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = size_finding(constraints, size).into_iter().collect();
-    if artifact.imports.is_empty() {
+/// The import rules, as the runbook's tool applies them: no imports assumes the ABI, otherwise
+/// one import must use it; every import must be allowlisted, and none forbidden (a legacy WASI
+/// import is both not allowlisted and forbidden).
+pub fn import_findings(constraints: &Constraints, imports: &[String]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if imports.is_empty() {
         findings.push(Finding::new(
             ReasonCode::AbiAssumedNoImports,
             format!("imports nothing; {} is assumed", constraints.required_abi),
         ));
         return findings;
     }
-    for import in &artifact.imports {
-        if constraints
-            .forbidden_import_modules
-            .iter()
-            .any(|f| matches(f, import))
-        {
-            findings.push(Finding::new(
-                ReasonCode::ImportModuleForbidden,
-                format!(
-                    "imports legacy WASI module {import}; adapt it into a preview2 component, for example \
-                     `wasm-tools component new module.wasm --adapt wasi_snapshot_preview1.reactor.wasm -o component.wasm`"
-                ),
-            ));
-        } else if !constraints
+    if !imports
+        .iter()
+        .any(|i| matches(&constraints.required_abi, i))
+    {
+        findings.push(Finding::new(
+            ReasonCode::RequiredAbiMissing,
+            format!(
+                "no import uses the required ABI {}",
+                constraints.required_abi
+            ),
+        ));
+    }
+    for import in imports {
+        if !constraints
             .allowed_import_modules
             .iter()
             .any(|a| matches(a, import))
@@ -212,110 +261,44 @@ pub fn check(constraints: &Constraints, artifact: &Validated, size: u64) -> Vec<
                 ),
             ));
         }
-    }
-    if !artifact
-        .imports
-        .iter()
-        .any(|i| matches(&constraints.required_abi, i))
-    {
-        findings.push(Finding::new(
-            ReasonCode::RequiredAbiMissing,
-            format!(
-                "no import uses the required ABI {}",
-                constraints.required_abi
-            ),
-        ));
+        if constraints
+            .forbidden_import_modules
+            .iter()
+            .any(|f| matches(f, import))
+        {
+            findings.push(Finding::new(
+                ReasonCode::ImportModuleForbidden,
+                format!(
+                    "imports legacy WASI module {import}; adapt it into a preview2 component, for example \
+                     `wasm-tools component new module.wasm --adapt wasi_snapshot_preview1.reactor.wasm -o component.wasm`"
+                ),
+            ));
+        }
     }
     findings
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::validate::ArtifactKind;
-
-    fn artifact(imports: &[&str]) -> Validated {
-        Validated {
-            kind: ArtifactKind::CoreModule,
-            imports: imports.iter().map(|s| s.to_string()).collect(),
-            exports: vec![],
+/// Checks a validated artifact of `size` bytes against `profile`: size, imports and the
+/// WebAssembly proposals it needs. One finding per code, in code order.
+pub fn check(profile: RuntimeProfile, artifact: &Validated, size: u64) -> Vec<Finding> {
+    let constraints = profile.constraints();
+    let mut findings: Vec<Finding> = size_finding(&constraints, size).into_iter().collect();
+    findings.extend(import_findings(&constraints, &artifact.imports));
+    for proposal in &artifact.proposals {
+        if !profile.allowed_proposals().contains(&proposal.as_str()) {
+            findings.push(Finding::new(
+                ReasonCode::WasmFeatureNotAllowed,
+                format!(
+                    "uses the WebAssembly {proposal} proposal, which runtime profile {} ({}) does not allow",
+                    profile.as_str(),
+                    constraints.profile_id
+                ),
+            ));
         }
     }
-
-    fn codes(findings: &[Finding]) -> Vec<ReasonCode> {
-        findings.iter().map(|f| f.code).collect()
-    }
-
-    #[test]
-    fn profiles_follow_the_runbook() {
-        let wasi = RuntimeProfile::WasmWasi.constraints();
-        assert_eq!(
-            (wasi.profile_id.as_str(), wasi.max_artifact_size_bytes),
-            ("control_plane_gateway_v1", 2 << 20)
-        );
-        let channel = RuntimeProfile::ChannelAutomationWasi.constraints();
-        assert_eq!(channel.profile_id, "channel_automation_runtime_v1");
-        assert_eq!(channel.max_artifact_size_bytes, 1 << 20);
-        assert_eq!(channel.required_feature_gates.len(), 5);
-        assert_eq!(
-            RuntimeProfile::parse("channel-automation-wasi"),
-            Some(RuntimeProfile::ChannelAutomationWasi)
-        );
-    }
-
-    #[test]
-    fn wasi_interfaces_match_whatever_their_version() {
-        assert!(matches("wasi:*", "wasi:cli/environment@0.2.6"));
-        assert!(matches("env", "env"));
-        assert!(!matches("wasi:*", "wasi_snapshot_preview1"));
-        assert!(matches("wasi_snapshot_preview1", "wasi_snapshot_preview1"));
-    }
-
-    #[test]
-    fn compliant_imports_have_no_findings() {
-        let c = RuntimeProfile::WasmWasi.constraints();
-        assert!(check(&c, &artifact(&["env", "wasi:http/types@0.2.0"]), 10).is_empty());
-    }
-
-    #[test]
-    fn no_imports_is_the_one_compliant_finding() {
-        let findings = check(&RuntimeProfile::WasmWasi.constraints(), &artifact(&[]), 10);
-        assert_eq!(codes(&findings), [ReasonCode::AbiAssumedNoImports]);
-        assert!(compliant(&findings));
-    }
-
-    #[test]
-    fn preview1_is_forbidden_with_a_fix() {
-        let findings = check(
-            &RuntimeProfile::WasmWasi.constraints(),
-            &artifact(&["wasi_snapshot_preview1"]),
-            10,
-        );
-        assert_eq!(
-            codes(&findings),
-            [
-                ReasonCode::ImportModuleForbidden,
-                ReasonCode::RequiredAbiMissing
-            ]
-        );
-        assert!(findings[0].detail.contains("wasm-tools component new"));
-        assert!(!compliant(&findings));
-    }
-
-    #[test]
-    fn unknown_interfaces_and_size_are_reported() {
-        let c = RuntimeProfile::ChannelAutomationWasi.constraints();
-        let findings = check(
-            &c,
-            &artifact(&["acme:secrets/vault", "wasi:io/streams@0.2.0"]),
-            2 << 20,
-        );
-        assert_eq!(
-            codes(&findings),
-            [
-                ReasonCode::ArtifactSizeLimitExceeded,
-                ReasonCode::ImportModuleNotAllowlisted
-            ]
-        );
-    }
+    merge(findings)
 }
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

@@ -36,6 +36,28 @@ fn nested_core_module_imports_are_not_host_imports() {
 }
 
 #[test]
+fn proposals_beyond_the_baseline_are_named_not_called_invalid() {
+    assert_eq!(validate(&wasm::threads()).unwrap().proposals, ["threads"]);
+    assert_eq!(
+        validate(&wasm::wide_arithmetic()).unwrap().proposals,
+        ["wide_arithmetic"]
+    );
+    for baseline in [
+        wasm::compliant_core(),
+        wasm::edge_runtime(),
+        wasm::component(),
+    ] {
+        assert!(validate(&baseline).unwrap().proposals.is_empty());
+    }
+}
+
+#[test]
+fn a_module_invalid_under_every_proposal_is_still_invalid() {
+    let err = validate(&wasm::type_invalid()).unwrap_err();
+    assert!(err.message.contains("type mismatch"), "{err}");
+}
+
+#[test]
 fn type_errors_point_at_the_offending_byte() {
     let err = validate(&wasm::type_invalid()).unwrap_err();
     assert!(err.message.contains("type mismatch"), "{err}");
