@@ -34,7 +34,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::service::Service;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
+use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
@@ -352,17 +352,33 @@ struct Tracked {
 impl Service<Request<Incoming>> for Tracked {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Answer<TowerToHyperServiceFuture<Router, Request<Incoming>>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         self.activity.request_started();
-        let answer = self.inner.call(request);
-        let activity = self.activity.clone();
-        Box::pin(async move {
-            let response = answer.await;
-            activity.request_finished();
-            response
-        })
+        Answer {
+            inner: self.inner.call(request),
+            activity: self.activity.clone(),
+        }
+    }
+}
+
+/// The router's answer; the request counts as handled once it is ready.
+struct Answer<F> {
+    inner: F,
+    activity: Arc<Activity>,
+}
+
+impl<F: Future + Unpin> Future for Answer<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll(cx);
+        if polled.is_ready() {
+            this.activity.request_finished();
+        }
+        polled
     }
 }
 
