@@ -188,3 +188,27 @@ fn gateway_short_of_descriptors_keeps_answering_liveness_under_a_flood_of_idle_s
         "liveness stopped answering under 100 idle sockets"
     );
 }
+
+#[test]
+fn gateway_stops_at_once_with_idle_keep_alive_connections_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve_with(&mut tau(), dir.path(), &[]);
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(&gw.addr).unwrap();
+        stream
+            .write_all(b"GET /gateway/health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+        kept.push(stream);
+    }
+    // The default idle timeout is a minute; shutdown must not wait for it.
+    let (took, clean) = gw.stop_with("TERM");
+    assert!(clean, "unclean exit");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
