@@ -152,7 +152,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn control_characters_in_a_refused_name_are_escaped_in_the_message() {
+        let err = normalize("subject", "agent\u{1b}[2J\0x")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+        assert!(err.contains(r"\u{1b}") && err.contains(r"\0"), "{err}");
+    }
+
     proptest::proptest! {
+        #[test]
+        fn refusal_messages_never_carry_control_characters(value in "\\PC{0,8}[\\x00-\\x1f\\x7f]\\PC{0,8}") {
+            // Whitespace controls at the edges are trimmed and may leave a valid name.
+            if let Err(err) = normalize("network", &value) {
+                let err = err.to_string();
+                proptest::prop_assert!(!err.chars().any(char::is_control), "{:?}", err);
+            }
+        }
+
         #[test]
         fn accepted_names_are_fixed_points(value in "\\PC{0,40}") {
             if let Ok(name) = normalize("network", &value) {

@@ -53,3 +53,51 @@ fn a_huge_clock_has_no_deadline_instead_of_overflowing() {
     };
     assert_eq!(a.deadline(clocks), None);
 }
+
+#[derive(Debug, Clone)]
+enum Event {
+    Read(usize),
+    Wrote(usize),
+    Started,
+    Finished,
+}
+
+fn event() -> impl proptest::strategy::Strategy<Value = Event> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0usize..3).prop_map(Event::Read),
+        (0usize..3).prop_map(Event::Wrote),
+        Just(Event::Started),
+        Just(Event::Finished),
+    ]
+}
+
+proptest::proptest! {
+    /// Against a model: the header clock runs only between the first byte after idle and the
+    /// request starting; no clock runs while a request is handled; writes never start a head.
+    #[test]
+    fn the_running_clock_follows_the_connection_phase(events in proptest::collection::vec(event(), 0..40)) {
+        let a = Activity::new();
+        let mut model = Some(Clock::Idle);
+        for e in events {
+            match e {
+                Event::Read(n) => {
+                    a.read(n);
+                    if n > 0 && model == Some(Clock::Idle) {
+                        model = Some(Clock::Header);
+                    }
+                }
+                Event::Wrote(n) => a.wrote(n),
+                Event::Started => {
+                    a.request_started();
+                    model = None;
+                }
+                Event::Finished => {
+                    a.request_finished();
+                    model = Some(Clock::Idle);
+                }
+            }
+            proptest::prop_assert_eq!(a.deadline(CLOCKS).map(|d| d.0), model);
+        }
+    }
+}

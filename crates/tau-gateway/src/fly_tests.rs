@@ -155,3 +155,12 @@ fn durations_that_overflow_are_not_durations() {
     assert_eq!(seconds(&Value::Integer(-1)), None);
     assert_eq!(seconds(&Value::String("1500ms".into())), Some(1));
 }
+
+proptest::proptest! {
+    #[test]
+    fn duration_parsing_never_panics_and_reads_what_it_accepts(text in "\\PC{0,12}", n in 0u64..1_000_000) {
+        let _ = seconds(&Value::String(text));
+        proptest::prop_assert_eq!(seconds(&Value::String(format!("{n}s"))), Some(n));
+        proptest::prop_assert_eq!(seconds(&Value::String(format!("{n}m"))), Some(n * 60));
+    }
+}

@@ -6,6 +6,7 @@
 //! HTTP gate and the CLI gate can never disagree.
 //!
 //! ```text
+//! socket ──conn (limit + reserve, idle/header clocks)──▶ server (routes, request timeout)
 //! state.json ──snapshot (cached, re-read on change)──▶ status / metrics handlers ──▶ HTTP
 //! fly.toml + Dockerfile ──fly::check──▶ one verdict per deployment contract rule
 //! ```

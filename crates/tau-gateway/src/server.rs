@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tau_deployment::health::HealthState;
+use tau_deployment::state::Health;
 use tau_deployment::status::{self, Gate};
 use tokio::net::TcpListener;
 
@@ -187,6 +188,15 @@ async fn account(State(shared): State<Arc<Shared>>, request: Request, next: Next
     response
 }
 
+/// The one place the gateway asks `tau-deployment` for the gate, so HTTP and CLI decide alike.
+fn verdict(shared: &Shared, health: Option<&Health>) -> status::Verdict {
+    status::verdict(
+        health,
+        tau_deployment::now_unix_ms(),
+        shared.config.max_age_ms,
+    )
+}
+
 fn uptime_ms(shared: &Shared) -> u64 {
     u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -210,11 +220,7 @@ async fn gateway_status(State(shared): State<Arc<Shared>>) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         }
     };
-    let verdict = status::verdict(
-        health.as_ref(),
-        tau_deployment::now_unix_ms(),
-        shared.config.max_age_ms,
-    );
+    let verdict = verdict(&shared, health.as_ref());
     let h = health.unwrap_or_default();
     let body = json!({
         "service": SERVICE,
@@ -257,11 +263,7 @@ async fn prometheus(State(shared): State<Arc<Shared>>) -> Response {
         Snapshot::Health(health) => (true, *health),
         Snapshot::Unreadable(_) => (false, None),
     };
-    let verdict = status::verdict(
-        health.as_ref(),
-        tau_deployment::now_unix_ms(),
-        shared.config.max_age_ms,
-    );
+    let verdict = verdict(&shared, health.as_ref());
     let h = health.unwrap_or_default();
     let deployment = metrics::Deployment {
         uptime_seconds: shared.started.elapsed().as_secs_f64(),
