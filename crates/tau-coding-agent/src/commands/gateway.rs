@@ -1,0 +1,111 @@
+//! `tau gateway serve` (flag form `--gateway-serve`, or `TAU_TRANSPORT_MODE=gateway`).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tau_gateway::server::Stopped;
+
+use super::args::StateDir;
+use crate::out::Out;
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  tau gateway serve
+  tau gateway serve --bind 0.0.0.0:8080 --state-dir /data/tau/deployment
+
+Stops on SIGINT or SIGTERM after draining open requests.";
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Serve the gateway HTTP API (status, health, metrics) over the state dir.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; a non-loopback address only when given explicitly.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "TAU_GATEWAY_OPENRESPONSES_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub bind: SocketAddr,
+
+    /// How long a status snapshot is reused before state.json is checked again.
+    #[arg(long, value_name = "MS", env = "TAU_GATEWAY_STATUS_CACHE_MS", default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_CACHE_MS))]
+    pub status_cache_ms: u64,
+
+    /// Requests declaring a larger body are refused with 413.
+    #[arg(long, value_name = "BYTES", env = "TAU_GATEWAY_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: u64,
+
+    /// Hold the served gate with state_stale when the evidence is older than this; 0 disables.
+    #[arg(long, value_name = "MS", env = "TAU_DEPLOYMENT_STATUS_MAX_AGE_MS")]
+    pub max_age_ms: Option<u64>,
+
+    #[command(flatten)]
+    pub state_dir: StateDir,
+}
+
+/// A day: a longer cache would serve a gate nobody could call current.
+pub const MAX_CACHE_MS: u64 = 24 * 60 * 60 * 1000;
+
+pub fn exec(command: &Command, out: &mut Out) -> Result<ExitCode> {
+    let Command::Serve(args) = command;
+    serve(args, out)
+}
+
+fn serve(args: &ServeArgs, out: &mut Out) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let state_dir = &args.state_dir.path;
+    let mut config = tau_gateway::Config::new(state_dir.clone());
+    config.status_cache = Duration::from_millis(args.status_cache_ms);
+    config.max_age_ms = args.max_age_ms;
+    config.body_limit_bytes = args.body_limit_bytes;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.bind))?;
+        let addr = listener.local_addr()?;
+        out.line(&format!(
+            "gateway listening on http://{addr} state_dir={} status_cache_ms={}",
+            state_dir.display(),
+            args.status_cache_ms
+        ))?;
+        out.flush()?;
+        let stopped = tau_gateway::serve(listener, config, shutdown_signal()).await?;
+        out.line(match stopped {
+            Stopped::Drained => "gateway stopped: drained",
+            Stopped::DrainTimedOut => {
+                "gateway stopped: drain timed out, remaining connections dropped"
+            }
+        })?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGINT (Fly's default kill signal, and Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
