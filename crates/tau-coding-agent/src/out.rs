@@ -15,7 +15,7 @@ use std::io::{self, Write};
 /// A write to stdout failed for a reason other than the reader going away.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write to standard output: {0}")]
-pub struct OutputFailed(#[source] pub io::Error);
+pub struct OutputFailed(pub io::Error);
 
 /// Checked standard output.
 pub struct Out {

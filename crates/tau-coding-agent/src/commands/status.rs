@@ -141,3 +141,35 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
         None => ExitCode::SUCCESS,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(require_fixture: Option<PathBuf>) -> Args {
+        Args {
+            state_dir: StateDir {
+                path: "unused".into(),
+            },
+            max_age_ms: Some(0),
+            require_fixture,
+            require_live: true,
+            require_pass: false,
+            json: false,
+        }
+    }
+
+    #[test]
+    fn the_required_fixture_is_passed_as_the_digest_of_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        std::fs::write(&path, b"abc").unwrap();
+        let r = requirements(&args(Some(path))).unwrap();
+        assert_eq!(
+            r.fixture_sha256.as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!((r.max_age_ms, r.require_live), (Some(0), true));
+        assert_eq!(requirements(&args(None)).unwrap().fixture_sha256, None);
+    }
+}

@@ -238,3 +238,19 @@ fn smoke_failed(
 
 mod exec;
 use exec::{inspect, package, validate};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_date_epoch_is_checked_not_saturated() {
+        assert_eq!(
+            source_date_epoch_ms("1700000000").unwrap(),
+            1_700_000_000_000
+        );
+        let err = source_date_epoch_ms("18446744073709552").unwrap_err();
+        assert!(err.to_string().contains("overflow"), "{err}");
+        assert!(source_date_epoch_ms("soon").is_err());
+    }
+}
