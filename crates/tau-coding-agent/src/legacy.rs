@@ -87,6 +87,7 @@ pub fn command(cli: &Cli) -> Option<Command> {
             body_limit_bytes: cli.gateway_body_limit_bytes,
             max_age_ms: cli.deployment_status_max_age_ms,
             state_dir,
+            json: cli.json,
         }))
     } else {
         return None;

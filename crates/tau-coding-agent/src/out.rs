@@ -26,7 +26,8 @@ pub struct Out {
 
 impl Out {
     pub fn stdout() -> Self {
-        Out::new(Box::new(io::stdout().lock()))
+        // Unlocked: a library thread that ever wrote to stdout must not wait on a command-long lock.
+        Out::new(Box::new(io::stdout()))
     }
 
     pub fn new(inner: Box<dyn Write>) -> Self {
@@ -60,6 +61,14 @@ impl Out {
     pub fn json(&mut self, value: &impl serde::Serialize) -> Result<(), OutputFailed> {
         let mut text =
             serde_json::to_string_pretty(value).map_err(|e| OutputFailed(io::Error::other(e)))?;
+        text.push('\n');
+        self.write_all(text.as_bytes())
+    }
+
+    /// A compact JSON object on one line (JSON Lines, for streams of events).
+    pub fn json_line(&mut self, value: &impl serde::Serialize) -> Result<(), OutputFailed> {
+        let mut text =
+            serde_json::to_string(value).map_err(|e| OutputFailed(io::Error::other(e)))?;
         text.push('\n');
         self.write_all(text.as_bytes())
     }

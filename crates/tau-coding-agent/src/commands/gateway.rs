@@ -50,6 +50,17 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub state_dir: StateDir,
+
+    /// Print the listening and stopped events as JSON lines (one object per line).
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new(), env = "TAU_JSON")]
+    pub json: bool,
+}
+
+impl Command {
+    pub fn wants_json(&self) -> bool {
+        let Command::Serve(a) = self;
+        a.json
+    }
 }
 
 /// A day: a longer cache would serve a gate nobody could call current.
@@ -75,19 +86,32 @@ fn serve(args: &ServeArgs, out: &mut Out) -> Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.bind))?;
         let addr = listener.local_addr()?;
-        out.line(&format!(
-            "gateway listening on http://{addr} state_dir={} status_cache_ms={}",
-            state_dir.display(),
-            args.status_cache_ms
-        ))?;
+        if args.json {
+            out.json_line(&serde_json::json!({
+                "event": "listening", "url": format!("http://{addr}"),
+                "state_dir": state_dir, "status_cache_ms": args.status_cache_ms,
+            }))?;
+        } else {
+            out.line(&format!(
+                "gateway listening on http://{addr} state_dir={} status_cache_ms={}",
+                state_dir.display(),
+                args.status_cache_ms
+            ))?;
+        }
         out.flush()?;
         let stopped = tau_gateway::serve(listener, config, shutdown_signal()).await?;
-        out.line(match stopped {
-            Stopped::Drained => "gateway stopped: drained",
-            Stopped::DrainTimedOut => {
-                "gateway stopped: drain timed out, remaining connections dropped"
-            }
-        })?;
+        let (drained, text) = match stopped {
+            Stopped::Drained => (true, "gateway stopped: drained"),
+            Stopped::DrainTimedOut => (
+                false,
+                "gateway stopped: drain timed out, remaining connections dropped",
+            ),
+        };
+        if args.json {
+            out.json_line(&serde_json::json!({"event": "stopped", "drained": drained}))?;
+        } else {
+            out.line(text)?;
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

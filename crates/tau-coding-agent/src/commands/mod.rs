@@ -64,7 +64,7 @@ impl Command {
             Command::Fixture(c) => c.wants_json(),
             Command::Wasm(c) => c.wants_json(),
             Command::Did(c) => c.wants_json(),
-            Command::Gateway(_) => false,
+            Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
             Command::Completions(_) | Command::Man => false,
         }
