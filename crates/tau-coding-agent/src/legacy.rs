@@ -93,3 +93,63 @@ pub fn command(cli: &Cli) -> Option<Command> {
         return None;
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn subcommand(args: &[String]) -> Command {
+        let mut cli = Cli::try_parse_from(args).unwrap();
+        cli.command.take().unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn runner_flags_and_run_subcommand_parse_to_the_same_arguments(
+            queue in 1u64..=u64::MAX,
+            cap in 1u64..=u64::MAX,
+            attempts in 1u32..=u32::MAX,
+            delay in 0u64..=run::MAX_RETRY_DELAY_MS,
+            files in 1u32..=u32::MAX,
+            no_wait in any::<bool>(),
+        ) {
+            let s = |v: &dyn std::fmt::Display| v.to_string();
+            let mut flags: Vec<String> = [
+                "tau", "--deployment-contract-runner", "--deployment-fixture", "f.json",
+                "--deployment-state-dir", "st",
+            ].map(String::from).to_vec();
+            flags.extend([
+                "--deployment-queue-limit".into(), s(&queue),
+                "--deployment-processed-case-cap".into(), s(&cap),
+                "--deployment-retry-max-attempts".into(), s(&attempts),
+                "--deployment-retry-base-delay-ms".into(), s(&delay),
+                "--deployment-events-max-files".into(), s(&files),
+            ]);
+            let mut sub: Vec<String> =
+                ["tau", "run", "--fixture", "f.json", "--state-dir", "st"].map(String::from).to_vec();
+            sub.extend([
+                "--queue-limit".into(), s(&queue),
+                "--processed-case-cap".into(), s(&cap),
+                "--retry-max-attempts".into(), s(&attempts),
+                "--retry-base-delay-ms".into(), s(&delay),
+                "--events-max-files".into(), s(&files),
+            ]);
+            if no_wait {
+                flags.push("--deployment-lock-no-wait".into());
+                sub.push("--lock-no-wait".into());
+            }
+            let from_flags = command(&Cli::try_parse_from(&flags).unwrap()).unwrap();
+            prop_assert_eq!(format!("{from_flags:?}"), format!("{:?}", subcommand(&sub)));
+        }
+
+        #[test]
+        fn a_number_past_its_type_is_refused_not_wrapped(extra in 1u128..=u128::from(u32::MAX)) {
+            let too_big = (u128::from(u64::MAX) + extra).to_string();
+            let args = ["tau", "run", "--fixture", "f", "--queue-limit", &too_big];
+            prop_assert!(Cli::try_parse_from(args).is_err());
+        }
+    }
+}
