@@ -19,6 +19,8 @@ use crate::progress::CliHooks;
 use crate::report::{self, cases::Recorder, join};
 
 pub const EXAMPLES: &str = "\
+Tuning options (retries, caps, rotation) are listed by --help.
+
 Examples:
   tau run --fixture testdata/deployment-contract/rollout-pass.json
   tau run --fixture cases.json --dry-run
@@ -47,32 +49,32 @@ pub struct Args {
     pub queue_limit: u64,
 
     /// How many processed case keys state.json remembers (most recent kept).
-    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_PROCESSED_CASE_CAP", default_value_t = 10_000,
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_PROCESSED_CASE_CAP", hide_short_help = true, default_value_t = 10_000,
         value_parser = clap::value_parser!(u64).range(1..))]
     pub processed_case_cap: u64,
 
     /// Total attempts per case per run when the backend answers with a retryable failure.
-    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_RETRY_MAX_ATTEMPTS", default_value_t = 4,
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_RETRY_MAX_ATTEMPTS", hide_short_help = true, default_value_t = 4,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub retry_max_attempts: u32,
 
     /// Delay before the first retry; doubles for each later retry, capped at 30 s.
-    #[arg(long, value_name = "MS", env = "TAU_DEPLOYMENT_RETRY_BASE_DELAY_MS", default_value_t = 0,
+    #[arg(long, value_name = "MS", env = "TAU_DEPLOYMENT_RETRY_BASE_DELAY_MS", hide_short_help = true, default_value_t = 0,
         value_parser = clap::value_parser!(u64).range(0..=MAX_RETRY_DELAY_MS))]
     pub retry_base_delay_ms: u64,
 
     /// Rotate runtime-events.jsonl once it reaches this size.
-    #[arg(long, value_name = "BYTES", env = "TAU_DEPLOYMENT_EVENTS_MAX_BYTES", default_value_t = 10 * 1024 * 1024,
+    #[arg(long, value_name = "BYTES", env = "TAU_DEPLOYMENT_EVENTS_MAX_BYTES", hide_short_help = true, default_value_t = 10 * 1024 * 1024,
         value_parser = clap::value_parser!(u64).range(1..))]
     pub events_max_bytes: u64,
 
     /// Rotated events files kept (runtime-events.jsonl.1 is the newest).
-    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_EVENTS_MAX_FILES", default_value_t = 5,
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_EVENTS_MAX_FILES", hide_short_help = true, default_value_t = 5,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub events_max_files: u32,
 
     /// Reject wasm cases whose wasm_module file does not exist.
-    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_REQUIRE_ARTIFACTS")]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_REQUIRE_ARTIFACTS", hide_short_help = true)]
     pub require_artifacts: bool,
 
     #[command(flatten)]
