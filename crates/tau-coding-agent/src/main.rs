@@ -32,12 +32,19 @@ fn main() -> ExitCode {
     let command = match cli.command.take().or_else(|| legacy::command(&cli)) {
         Some(command) => command,
         None => {
+            let message = "choose a command, for example `tau run` (or a mode flag such as --deployment-contract-runner)";
+            if cli.json {
+                return failure::report(
+                    &failure::Refusal::new(failure::USAGE, "usage", message).into(),
+                    true,
+                );
+            }
             let help = cli::command().render_help().to_string();
             let mut stdout = Out::stdout();
             if let Err(e) = stdout.raw(help.as_bytes()).and_then(|()| stdout.flush()) {
                 out::warn(&format!("error: {e}"));
             }
-            out::warn("\nerror: choose a command, for example `tau run` (or a mode flag such as --deployment-contract-runner)");
+            out::warn(&format!("\nerror: {message}"));
             return ExitCode::from(failure::USAGE);
         }
     };

@@ -125,8 +125,9 @@ fn json_refusals_print_one_error_object_on_stdout() {
     assert_eq!(value["error"]["problems"].as_array().unwrap().len(), 7);
     assert_eq!(value["error"]["problems"][2]["path"], "$.cases[0].region");
 
-    // Exit 2: a usage error, in both command-line forms.
+    // Exit 2: a usage error, in both command-line forms, and no command at all.
     for args in [
+        &["--json"][..],
         &["status", "--bogus", "--json"][..],
         &[
             "--deployment-status-inspect",
