@@ -235,3 +235,20 @@ fn numeric_flags_that_overflow_are_refused_not_wrapped() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_locked_state_dir_is_a_state_locked_error_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held =
+        tau_durable::lock::DirLock::acquire(dir.path(), tau_durable::lock::Wait::FailFast).unwrap();
+    let out = tau()
+        .args(["run", "--lock-no-wait", "--json", "--fixture"])
+        .arg(testdata("rollout-pass.json"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["error"]["code"], "state_locked", "{value}");
+}
