@@ -69,6 +69,24 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// A report with the refusal's error object beside its fields, in the report's own field order.
+#[derive(serde::Serialize)]
+pub struct WithError<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    pub report: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+impl<'a, T: serde::Serialize> WithError<'a, T> {
+    pub fn new(report: &'a T, refusal: Option<&Refusal>) -> Self {
+        WithError {
+            report,
+            error: refusal.map(|r| r.error_object(&[])),
+        }
+    }
+}
+
 /// A refusal the command reports itself (its text lines are already on stderr): with `json` the
 /// error object goes to stdout. Returns the refusal's exit status.
 pub fn emit(refusal: &Refusal, json: bool, out: &mut out::Out) -> anyhow::Result<ExitCode> {

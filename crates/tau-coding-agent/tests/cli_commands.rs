@@ -365,3 +365,18 @@ fn completions_and_man_page_come_from_the_same_definition() {
     assert!(man.status.success());
     assert!(stdout(&man).contains(".TH tau 1"));
 }
+
+#[test]
+fn status_json_keeps_the_reports_field_order_with_or_without_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--require-pass"][..]] {
+        let out = tau()
+            .args(["status", "--json", "--state-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        assert!(text.starts_with("{\n  \"health_state\": "), "{text}");
+    }
+}

@@ -9,7 +9,7 @@ use tau_deployment::evidence::{self, Requirements};
 use tau_deployment::status::{self, Gate};
 
 use super::args::StateDir;
-use crate::failure::{Refusal, REFUSED};
+use crate::failure::{Refusal, WithError, REFUSED};
 use crate::out::{self, Out};
 use crate::report::join;
 
@@ -101,11 +101,8 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
         )
     });
     if args.json {
-        let mut value = serde_json::to_value(&report)?;
-        if let Some(refusal) = &refusal {
-            value["error"] = refusal.error_object(&[]);
-        }
-        out.json(&value)?;
+        // Serialized from the struct, not a `Value`, so the runbook's field order is kept.
+        out.json(&WithError::new(&report, refusal.as_ref()))?;
     } else {
         let age = report
             .state_age_ms
