@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Deterministic demo of the deployment contract path: build, run the contract runner on the
-# rollout-pass fixture into a fresh .tau/demo-deployment, then read health and the rollout gate.
+# Deterministic demo of the deployment contract path: build, validate and replay the rollout-pass
+# fixture into a fresh .tau/demo-deployment, then read health and the rollout gate.
 # Prints each step; exits non-zero as soon as a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,18 +21,23 @@ cargo build --release --locked --quiet -p tau-coding-agent
 step "reset $state_dir"
 rm -rf "$state_dir"
 
-step "run the contract runner on $fixture"
-"${tau[@]}" --deployment-state-dir "$state_dir" \
-  --deployment-contract-runner --deployment-fixture "$fixture"
+step "validate $fixture"
+"${tau[@]}" fixture validate "$fixture"
+
+step "replay $fixture (simulated evidence: the fixture's expectations decide each outcome)"
+"${tau[@]}" run --state-dir "$state_dir" --fixture "$fixture"
 
 step "transport health"
-"${tau[@]}" --deployment-state-dir "$state_dir" --transport-health-inspect deployment
+"${tau[@]}" health --state-dir "$state_dir"
 
-step "status and rollout gate (exit 3 if the gate holds)"
+step "status and rollout gate for this fixture (exit 3 if the gate holds)"
+"${tau[@]}" status --state-dir "$state_dir" --require-pass --require-fixture "$fixture"
+
+step "the same gate in the runbook's flag form"
 "${tau[@]}" --deployment-state-dir "$state_dir" --deployment-status-inspect \
   --deployment-status-require-pass
 
-gate=$("${tau[@]}" --deployment-state-dir "$state_dir" --deployment-status-inspect --json |
+gate=$("${tau[@]}" status --state-dir "$state_dir" --json |
   python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["rollout_gate"], s["rollout_count"], s["cycle_reports"])')
 read -r rollout_gate rollout_count cycle_reports <<<"$gate"
 printf '\ndeployment demo summary: status=pass steps=%d state_dir=%s rollout_gate=%s rollouts=%s cycle_reports=%s\n' \

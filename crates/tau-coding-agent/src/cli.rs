@@ -1,20 +1,33 @@
-//! Command-line flags. Names follow the operations runbook exactly; every flag can also come from
-//! the environment as `TAU_<FLAG_IN_UPPER_SNAKE>`.
+//! The command line: subcommands (`crate::commands`) and, beside them, the operations runbook's
+//! flat flags, kept exactly as the runbook spells them. Every flag can also come from the
+//! environment as `TAU_<FLAG_IN_UPPER_SNAKE>`; the subcommands read the same variables.
 
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgGroup, Parser, ValueEnum};
+use clap::{ArgGroup, CommandFactory, Parser, ValueEnum};
+
+pub use crate::commands::args::{DidMethod, Transport, WasmProfile};
+use crate::commands::Command;
 
 pub const EXIT_CODES: &str = "\
+Examples:
+  tau run --fixture testdata/deployment-contract/rollout-pass.json
+  tau status --require-pass --require-fixture testdata/deployment-contract/rollout-pass.json
+  tau <COMMAND> --help      help and examples of one command
+  tau --help                also lists the runbook's flag form (--deployment-contract-runner, ...)
+
 Exit codes:
   0  success
   1  the contract runner finished, but a case broke its fixture expectation
   2  usage, input or environment error (bad flag, invalid fixture or module, unreadable state or
-     manifest, locked state dir)
-  3  a gate said no: the rollout gate holds (with --deployment-status-require-pass), a module is
-     not compliant with its runtime profile, an inspected artifact is not compliant, or a runtime
-     smoke failed";
+     manifest, locked state dir, unwritable output)
+  3  a gate said no: the rollout gate holds (with --require-pass), a module is not compliant with
+     its runtime profile, an inspected artifact is not compliant, a runtime smoke failed, or a
+     fly.toml check failed
+
+With --json, stdout is always one JSON document; a refusal (exit 2 or 3) carries
+{\"error\": {\"code\", \"exit_code\", \"message\", \"causes\", ...}}.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,7 +47,10 @@ Exit codes:
     ])),
 )]
 pub struct Cli {
-    /// Replay the fixture's deployment cases and record the results in the state dir.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Replay the fixture's deployment cases (simulated evidence) and record the results.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_CONTRACT_RUNNER", help_heading = "Modes")]
     pub deployment_contract_runner: bool,
 
@@ -183,10 +199,29 @@ pub struct Cli {
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_JSON", help_heading = "Output")]
     pub json: bool,
 
-    /// Hold the gate with state_stale when the last run is older than this.
-    #[arg(long, value_name = "MS", env = "TAU_DEPLOYMENT_STATUS_MAX_AGE_MS",
-        value_parser = clap::value_parser!(u64).range(1..), help_heading = "Status")]
+    /// Hold the gate with state_stale when the evidence is older than this; 0 disables the check
+    /// [default: 3600000].
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "TAU_DEPLOYMENT_STATUS_MAX_AGE_MS",
+        help_heading = "Status"
+    )]
     pub deployment_status_max_age_ms: Option<u64>,
+
+    /// Hold with fixture_mismatch unless the evidence came from a fixture with exactly these bytes.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAU_DEPLOYMENT_STATUS_REQUIRE_FIXTURE",
+        help_heading = "Status"
+    )]
+    pub deployment_status_require_fixture: Option<PathBuf>,
+
+    /// Hold with simulated_evidence unless the evidence came from a live driver.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_STATUS_REQUIRE_LIVE",
+        help_heading = "Status")]
+    pub deployment_status_require_live: bool,
 
     /// Exit 3 when the rollout gate holds, so CI can gate on the exit status alone.
     #[arg(
@@ -264,13 +299,6 @@ pub struct WasmArgs {
     pub deployment_wasm_inspect_smoke: bool,
 }
 
-/// Runtime profiles on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WasmProfile {
-    WasmWasi,
-    ChannelAutomationWasi,
-}
-
 /// Options of `--deployment-wasm-browser-did-init`.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Browser DID")]
@@ -318,23 +346,10 @@ pub struct DidArgs {
     pub did_json: bool,
 }
 
-/// DID methods on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DidMethod {
-    Key,
-    Web,
-}
-
 /// Transport modes selected by TAU_TRANSPORT_MODE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TransportMode {
     Gateway,
-}
-
-/// Transports whose health can be inspected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Transport {
-    Deployment,
 }
 
 impl Cli {
@@ -342,6 +357,15 @@ impl Cli {
     pub fn wants_json(&self, mode_flag: bool) -> bool {
         self.json || mode_flag
     }
+}
+
+/// The full definition. `-h` lists the subcommands only; the runbook's flat flags appear under
+/// `--help`, so the short help stays readable while every runbook command keeps working.
+pub fn command() -> clap::Command {
+    Cli::command().mut_args(|arg| match arg.get_id().as_str() {
+        "help" | "version" => arg,
+        _ => arg.hide_short_help(true),
+    })
 }
 
 #[cfg(test)]

@@ -46,10 +46,21 @@ fn commands(guide: &str) -> Vec<(String, i32)> {
     out
 }
 
-/// Commands the test runs: the `tau` ones that finish on their own. Cloud commands (`fly`, `curl`),
-/// `git`, nested `cargo test`, the long-running gateway and the scripts (run by CI directly) are not.
+/// Commands the test runs: the `tau` ones that finish on their own, optionally after `VAR=value`
+/// assignments. Cloud commands (`fly`, `curl`), `git`, nested `cargo test`, the long-running
+/// gateway and the scripts (run by CI directly) are not.
 fn runnable(command: &str) -> bool {
-    command.starts_with("cargo run -p tau-coding-agent --") && !command.contains("--gateway-serve")
+    let mut words = command.split_whitespace().skip_while(|w| {
+        w.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+    });
+    let head: Vec<&str> = words.by_ref().take(4).collect();
+    head == ["cargo", "run", "-p", "tau-coding-agent"]
+        && !command.contains("--gateway-serve")
+        && !command.contains(" gateway serve")
 }
 
 #[test]
@@ -116,4 +127,20 @@ fn ops_guide_extraction_joins_continuations_and_reads_expected_exits() {
         commands(guide),
         [("tau --a --b".to_string(), 3), ("tau --c".to_string(), 0)]
     );
+}
+
+#[test]
+fn ops_guide_runs_tau_commands_with_leading_environment_but_not_the_gateway() {
+    assert!(runnable("cargo run -p tau-coding-agent -- status"));
+    assert!(runnable(
+        "TAU_X=1 A_B=c cargo run -p tau-coding-agent -- did init"
+    ));
+    assert!(!runnable(
+        "cargo run -p tau-coding-agent -- gateway serve --state-dir x"
+    ));
+    assert!(!runnable(
+        "cargo run -p tau-coding-agent -- --gateway-serve"
+    ));
+    assert!(!runnable("fly deploy"));
+    assert!(!runnable("lower=1 cargo run -p tau-coding-agent -- status"));
 }

@@ -1,0 +1,240 @@
+//! `tau run` (flag form `--deployment-contract-runner`): replay a fixture's cases and record the
+//! results. The evidence is `simulated`: the fixture's own expectations decide each outcome.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::builder::BoolishValueParser;
+use serde_json::json;
+use tau_deployment::cycle::Limits;
+use tau_deployment::driver::{ContractEvaluator, Driver};
+use tau_deployment::events::Rotation;
+use tau_deployment::fixture::Fixture;
+use tau_deployment::runner::{self, Options};
+
+use super::args::{LockWait, StateDir};
+use crate::out::{self, Out};
+use crate::progress::CliHooks;
+use crate::report::{self, cases::Recorder, join};
+
+pub const EXAMPLES: &str = "\
+Tuning options (retries, caps, rotation) are listed by --help.
+
+Examples:
+  tau run --fixture testdata/deployment-contract/rollout-pass.json
+  tau run --fixture cases.json --dry-run
+  tau run --fixture cases.json --junit target/tau-junit.xml --json
+
+Under GitHub Actions (GITHUB_ACTIONS=true) failed cases become ::error annotations and a summary
+is appended to $GITHUB_STEP_SUMMARY. Exit 1 when a case broke its fixture expectation.";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Fixture to replay.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAU_DEPLOYMENT_FIXTURE",
+        required = true
+    )]
+    pub fixture: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub state_dir: StateDir,
+
+    /// Cases evaluated per run; the rest stay pending for the next run.
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_QUEUE_LIMIT", default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub queue_limit: u64,
+
+    /// How many processed case keys state.json remembers (most recent kept).
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_PROCESSED_CASE_CAP", hide_short_help = true, default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub processed_case_cap: u64,
+
+    /// Total attempts per case per run when the backend answers with a retryable failure.
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_RETRY_MAX_ATTEMPTS", hide_short_help = true, default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retry_max_attempts: u32,
+
+    /// Delay before the first retry; doubles for each later retry, capped at 30 s.
+    #[arg(long, value_name = "MS", env = "TAU_DEPLOYMENT_RETRY_BASE_DELAY_MS", hide_short_help = true, default_value_t = 0,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_RETRY_DELAY_MS))]
+    pub retry_base_delay_ms: u64,
+
+    /// Rotate runtime-events.jsonl once it reaches this size.
+    #[arg(long, value_name = "BYTES", env = "TAU_DEPLOYMENT_EVENTS_MAX_BYTES", hide_short_help = true, default_value_t = 10 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub events_max_bytes: u64,
+
+    /// Rotated events files kept (runtime-events.jsonl.1 is the newest).
+    #[arg(long, value_name = "N", env = "TAU_DEPLOYMENT_EVENTS_MAX_FILES", hide_short_help = true, default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub events_max_files: u32,
+
+    /// Reject wasm cases whose wasm_module file does not exist.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_REQUIRE_ARTIFACTS", hide_short_help = true)]
+    pub require_artifacts: bool,
+
+    #[command(flatten)]
+    pub lock: LockWait,
+
+    /// Show the cases the run would evaluate against committed state; write nothing.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// Also write a JUnit XML report (one testcase per case evaluated) to this path.
+    #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_JUNIT")]
+    pub junit: Option<PathBuf>,
+
+    /// Print the run report as JSON.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_JSON")]
+    pub json: bool,
+}
+
+/// The runner caps every retry delay at 30 s, so a larger base is a mistake, not a wish.
+pub const MAX_RETRY_DELAY_MS: u64 = 30_000;
+
+fn options(args: &Args) -> Result<Options> {
+    let size = |name: &str, value: u64| {
+        usize::try_from(value).with_context(|| format!("{name} {value} does not fit this platform"))
+    };
+    Ok(Options {
+        limits: Limits {
+            queue_limit: size("--queue-limit", args.queue_limit)?,
+            processed_case_cap: size("--processed-case-cap", args.processed_case_cap)?,
+            retry_max_attempts: args.retry_max_attempts,
+            retry_base_delay_ms: args.retry_base_delay_ms,
+        },
+        rotation: Rotation {
+            max_bytes: args.events_max_bytes,
+            max_files: args.events_max_files,
+        },
+        lock_no_wait: args.lock.no_wait,
+    })
+}
+
+pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
+    let Some(fixture_path) = &args.fixture else {
+        anyhow::bail!("--deployment-contract-runner needs --deployment-fixture PATH");
+    };
+    let state_dir = &args.state_dir.path;
+    let fixture = Fixture::load(fixture_path)?;
+    let options = options(args)?;
+    if args.dry_run {
+        return dry_run(&fixture, state_dir, &options, args.json, out);
+    }
+    let fixture_name = fixture.name.clone();
+    let github = report::github::Context::from_env();
+    let record = args.junit.is_some() || github.is_some();
+    let mut hooks = CliHooks::new();
+    let mut evaluator = ContractEvaluator::new(
+        fixture_path.parent().unwrap_or(Path::new(".")),
+        args.require_artifacts,
+    );
+    let mut recorder = Recorder::new(&mut evaluator, record);
+    let result = runner::run(fixture, state_dir, &options, &mut recorder, &mut hooks);
+    hooks.finish();
+    let report = result.with_context(|| {
+        format!(
+            "contract run of {} into {} did not complete",
+            fixture_path.display(),
+            state_dir.display()
+        )
+    })?;
+    let driver = recorder.kind();
+    let cases = recorder.into_lines();
+    if let Some(path) = &args.junit {
+        report::junit::write(path, &fixture_name, driver.as_str(), &cases)?;
+    }
+    let c = &report.counts;
+    if args.json {
+        out.json(&json!({
+            "fixture": fixture_name,
+            "summary": {
+                "discovered": c.discovered, "queued": c.queued, "applied": c.applied,
+                "duplicate_skips": c.duplicate_skips, "malformed": c.malformed,
+                "retryable_failures": c.retryable_failures, "retries": c.retry_attempts,
+                "failed": c.failed, "contract_mismatches": c.contract_mismatches,
+                "upserted_rollouts": c.upserted_rollouts, "wasm_rollouts": c.wasm_rollouts,
+                "cloud_rollouts": c.cloud_rollouts, "backlog": c.backlog,
+            },
+            "reason_codes": report.reason_codes.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "health": {
+                "state": report.classification.state,
+                "reason": report.classification.reason,
+                "recommendation": report.classification.recommendation,
+                "failure_streak": report.health.failure_streak,
+                "queue_depth": report.health.queue_depth,
+            },
+            "contract_failures": report.contract_failures,
+        }))?;
+    } else {
+        out.line(&format!(
+            "deployment runner summary: discovered={} queued={} applied={} duplicate_skips={} malformed={} \
+             retryable_failures={} retries={} failed={} upserted_rollouts={} wasm_rollouts={} cloud_rollouts={} \
+             contract_mismatches={}",
+            c.discovered, c.queued, c.applied, c.duplicate_skips, c.malformed, c.retryable_failures,
+            c.retry_attempts, c.failed, c.upserted_rollouts, c.wasm_rollouts, c.cloud_rollouts,
+            c.contract_mismatches
+        ))?;
+        out.line(&format!(
+            "deployment runner health: state={} failure_streak={} queue_depth={} reason_codes={} reason={}",
+            report.classification.state.as_str(),
+            report.health.failure_streak,
+            report.health.queue_depth,
+            join(report.reason_codes.iter().map(|r| r.as_str())),
+            report.classification.reason
+        ))?;
+        for failure in &report.contract_failures {
+            out::warn(&format!("contract broken: {failure}"));
+        }
+    }
+    if let Some(github) = github {
+        let summary = report::Summary::new(&fixture_name, driver.as_str(), &report, &cases);
+        github.publish(&summary, &cases, args.json, out)?;
+    }
+    Ok(if report.contract_broken() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn dry_run(
+    fixture: &Fixture,
+    state_dir: &Path,
+    options: &Options,
+    json: bool,
+    out: &mut Out,
+) -> Result<ExitCode> {
+    let preview = runner::preview(fixture, state_dir, options)?;
+    if json {
+        out.json(&json!({
+            "fixture": fixture.name,
+            "fixture_sha256": fixture.sha256,
+            "dry_run": true,
+            "to_apply": preview.to_apply,
+            "already_applied": preview.already_applied,
+            "deferred": preview.deferred,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for case in &preview.to_apply {
+        out.line(&format!(
+            "deployment runner dry-run case: case_id={} blueprint_id={} deploy_target={} runtime_profile={}",
+            case.case_id, case.blueprint_id, case.deploy_target, case.runtime_profile
+        ))?;
+    }
+    out.line(&format!(
+        "deployment runner dry-run: fixture={} fixture_sha256={} would_apply={} already_applied={} deferred={} \
+         state_written=false",
+        fixture.name,
+        fixture.sha256,
+        preview.to_apply.len(),
+        preview.already_applied,
+        preview.deferred
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
