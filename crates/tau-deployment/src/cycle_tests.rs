@@ -170,8 +170,8 @@ fn a_counted_failure_recovers_within_the_attempt_budget() {
 fn mismatches_say_what_differed() {
     let mut c = case("a", "wasm");
     c.expected.response_body = Some(ExpectedBody(vec![
-        ("rollout_strategy".into(), "rolling".into()),
-        ("nope".into(), 1.into()),
+        (Sym::new("rollout_strategy"), "rolling".into()),
+        (Sym::new("nope"), serde_json::Value::from(1).into()),
     ]));
     c.expected.response_body_match = BodyMatch::Subset;
     let f = fixture(vec![c]);
@@ -192,7 +192,7 @@ fn body(pairs: &[(&str, serde_json::Value)]) -> Option<ExpectedBody> {
     Some(ExpectedBody(
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
+            .map(|(k, v)| (Sym::new(k), v.clone().into()))
             .collect(),
     ))
 }

@@ -184,7 +184,7 @@ fn check_value(value: &Value, kind: Kind, path: &str, out: &mut Vec<(String, Str
         Kind::UInt(max) => uint_problem(value, max),
         Kind::Outcome => typed::<Outcome>(value),
         Kind::BodyMatch => typed::<BodyMatch>(value),
-        Kind::Body => typed::<ExpectedBody>(value),
+        Kind::Body => typed::<Option<ExpectedBody>>(value),
         Kind::Simulated => typed::<SimulatedFailure>(value),
         Kind::Expected => {
             match value {
