@@ -9,6 +9,16 @@ use crate::request::SimulatedFailure;
 /// The first control character in `text`, if any. Fixture strings end up in logs, `MEMORY.md`
 /// and terminal output; refusing them here means no reader downstream has to escape them.
 pub(super) fn control_char(text: &str, allow_layout: bool) -> Option<char> {
+    // Fast path for the common all-printable text: C0 and DEL are single bytes, and C1 controls
+    // (U+0080..U+009F) are the only characters encoded with a leading 0xC2 byte below 0xA0.
+    let clean = text
+        .as_bytes()
+        .windows(2)
+        .all(|w| !(w[0] == 0xC2 && w[1] < 0xA0))
+        && text.bytes().all(|b| b >= 0x20 && b != 0x7f);
+    if clean {
+        return None;
+    }
     text.chars()
         .find(|c| c.is_control() && !(allow_layout && matches!(c, '\n' | '\t')))
 }

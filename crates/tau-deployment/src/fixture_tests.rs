@@ -305,3 +305,12 @@ proptest! {
         let _ = Fixture::parse(text.as_bytes());
     }
 }
+
+proptest! {
+    /// The byte-level fast path agrees with a plain character scan.
+    #[test]
+    fn control_character_detection_matches_char_is_control(text in "\\PC{0,8}[\\x00-\\x{a0}]{0,3}\\PC{0,8}") {
+        let slow = text.chars().find(|c| c.is_control());
+        prop_assert_eq!(check::control_char(&text, false), slow);
+    }
+}
