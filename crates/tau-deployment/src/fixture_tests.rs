@@ -314,3 +314,25 @@ proptest! {
         prop_assert_eq!(check::control_char(&text, false), slow);
     }
 }
+
+#[test]
+fn load_digests_exactly_the_bytes_parse_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.json");
+    let text = format!("{}\n\n", case_json(""));
+    std::fs::write(&path, &text).unwrap();
+    let loaded = Fixture::load(&path).unwrap();
+    assert_eq!(
+        loaded.sha256,
+        crate::evidence::fixture_digest(text.as_bytes())
+    );
+    assert_eq!(loaded.cases, Fixture::parse(text.as_bytes()).unwrap().cases);
+    std::fs::write(&path, case_json(r#","replicas":0"#)).unwrap();
+    let err = Fixture::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("f.json") && err.contains("cases[0].replicas"),
+        "{err}"
+    );
+    std::fs::write(&path, format!("{} trailing", case_json(""))).unwrap();
+    assert!(Fixture::load(&path).is_err());
+}
