@@ -336,3 +336,17 @@ fn load_digests_exactly_the_bytes_parse_sees() {
     std::fs::write(&path, format!("{} trailing", case_json(""))).unwrap();
     assert!(Fixture::load(&path).is_err());
 }
+
+#[test]
+fn a_case_that_does_not_deserialize_still_has_its_other_fields_judged() {
+    let text = case_json(r#","replicas":"two""#).replace("\"bp\"", "\"../etc\"");
+    let paths: Vec<String> = problems(&text).iter().map(Problem::path).collect();
+    assert!(
+        paths.contains(&"cases[0].replicas".to_string()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"cases[0].blueprint_id".to_string()),
+        "{paths:?}"
+    );
+}
