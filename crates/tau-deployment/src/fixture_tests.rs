@@ -350,3 +350,15 @@ fn a_case_that_does_not_deserialize_still_has_its_other_fields_judged() {
         "{paths:?}"
     );
 }
+
+#[test]
+fn a_parsed_fixture_serializes_back_to_an_equal_fixture() {
+    for bytes in [
+        PASS,
+        include_bytes!("../../../testdata/deployment-contract/runbook-compat.json"),
+    ] {
+        let fixture = Fixture::parse(bytes).unwrap();
+        let again = Fixture::parse(&serde_json::to_vec(&fixture).unwrap()).unwrap();
+        assert_eq!(again.cases, fixture.cases);
+    }
+}
