@@ -94,7 +94,7 @@ fn deployment_contract_invalid_fixture_exits_2_listing_every_problem_and_writes_
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("invalid-schema.json is invalid (7 problems)"),
+        err.contains("invalid-schema.json is invalid (8 problems)"),
         "{err}"
     );
     assert!(

@@ -1,8 +1,9 @@
 //! Times `Fixture::parse` on one file, for the parse figures in the runner benchmark notes.
 //!
-//!     cargo run --release -p tau-deployment --example parse_fixture -- FIXTURE [REPEATS]
+//!     cargo run --release -p tau-deployment --example parse_fixture -- FIXTURE [REPEATS] [load]
 //!
-//! Prints the median wall time of REPEATS parses (default 5) and the case count. Peak memory is
+//! Prints the median wall time of REPEATS parses (default 5) and the case count; with `load`,
+//! times one `Fixture::load` (streamed from the file) instead. Peak memory is
 //! measured from outside (`/usr/bin/time -f %M`).
 
 use std::time::Instant;
@@ -14,6 +15,22 @@ fn main() {
         std::process::exit(2);
     };
     let repeats: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5);
+    if args.next().as_deref() == Some("load") {
+        // The path the runner takes: streamed from the file.
+        let started = Instant::now();
+        match tau_deployment::fixture::Fixture::load(std::path::Path::new(&path)) {
+            Ok(fixture) => println!(
+                "fixture load: cases={} seconds={:.3}",
+                fixture.cases.len(),
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         eprintln!("cannot read {path}: {e}");
         std::process::exit(2);

@@ -175,7 +175,7 @@ impl Verifier {
             return Err(invalid());
         }
         let artifact_file = manifest.artifact_file(&path).map_err(|_| invalid())?;
-        self.resolve(&artifact_file)
+        self.check(&artifact_file)
             .map_err(|r| missing(r.reason("invalid_wasm_manifest")))?;
         let inspected = tau_wasm::inspect::inspect(&path).map_err(|_| invalid())?;
         if !inspected.report.compliant || inspected.manifest != manifest {
@@ -199,25 +199,24 @@ impl Verifier {
         })
     }
 
-    /// Applies the path policy to `path` (relative paths are taken under the fixture's directory)
+    /// Applies the path policy to a path named by a case (relative to the fixture's directory)
     /// and returns the path to open.
-    fn resolve(&mut self, path: &Path) -> Result<PathBuf, Refusal> {
-        let confined = !self.options.allow_outside_fixture_dir;
-        if confined
-            && path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-            && !path.starts_with(&self.base)
-        {
+    fn resolve(&mut self, reference: &Path) -> Result<PathBuf, Refusal> {
+        let plain = reference
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !plain && !self.options.allow_outside_fixture_dir {
             return Err(Refusal::Outside);
         }
-        let full = if path.is_absolute() || path.starts_with(&self.base) {
-            path.to_path_buf()
-        } else {
-            self.base.join(path)
-        };
+        let full = self.base.join(reference);
+        self.check(&full)?;
+        Ok(full)
+    }
+
+    /// Applies the path policy to a path that is already resolved (a manifest's artifact).
+    fn check(&mut self, full: &Path) -> Result<(), Refusal> {
         // `metadata` follows symlinks: what matters is the file that would be opened.
-        let meta = std::fs::metadata(&full).map_err(|e| match e.kind() {
+        let meta = std::fs::metadata(full).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Refusal::NotFound,
             _ => Refusal::Unreadable,
         })?;
@@ -227,18 +226,18 @@ impl Verifier {
         if meta.len() > self.options.max_bytes {
             return Err(Refusal::TooLarge);
         }
-        if confined {
+        if !self.options.allow_outside_fixture_dir {
             let base = self
                 .canonical_base
                 .get_or_insert_with(|| std::fs::canonicalize(&self.base).map_err(|_| ()))
                 .clone()
                 .map_err(|()| Refusal::Unreadable)?;
-            let real = std::fs::canonicalize(&full).map_err(|_| Refusal::Unreadable)?;
+            let real = std::fs::canonicalize(full).map_err(|_| Refusal::Unreadable)?;
             if !real.starts_with(&base) {
                 return Err(Refusal::Outside);
             }
         }
-        Ok(full)
+        Ok(())
     }
 
     /// Reads at most the cap, so a file that grows after [`Verifier::resolve`] cannot fill memory.

@@ -58,7 +58,7 @@ fn absolute_and_parent_paths_are_refused_unless_allowed() {
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(outer.path().join("m.wasm"), wasm::edge_runtime()).unwrap();
     let absolute = outer.path().join("m.wasm").to_string_lossy().into_owned();
-    for reference in ["../m.wasm", absolute.as_str()] {
+    for reference in ["../m.wasm", "./../m.wasm", absolute.as_str()] {
         let err = module(&dir, reference, Options::default()).unwrap_err();
         assert_eq!(err.error_code, Some(ErrorCode::MissingArtifact));
         assert_eq!(

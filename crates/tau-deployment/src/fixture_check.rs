@@ -9,12 +9,41 @@ use crate::request::SimulatedFailure;
 /// The first control character in `text`, if any. Fixture strings end up in logs, `MEMORY.md`
 /// and terminal output; refusing them here means no reader downstream has to escape them.
 pub(super) fn control_char(text: &str, allow_layout: bool) -> Option<char> {
+    // Fast path for the common all-printable text: C0 and DEL are single bytes, and C1 controls
+    // (U+0080..U+009F) are the only characters encoded with a leading 0xC2 byte below 0xA0.
+    let clean = text
+        .as_bytes()
+        .windows(2)
+        .all(|w| !(w[0] == 0xC2 && w[1] < 0xA0))
+        && text.bytes().all(|b| b >= 0x20 && b != 0x7f);
+    if clean {
+        return None;
+    }
     text.chars()
         .find(|c| c.is_control() && !(allow_layout && matches!(c, '\n' | '\t')))
 }
 
 fn control_problem(c: char) -> String {
     format!("contains the control character {c:?}; use printable text only")
+}
+
+/// What is wrong with one string field of a case on its own, whatever the other fields say; the
+/// slow path runs it on cases that did not deserialize, so their problems are listed too.
+pub(super) fn text_problem(field: &str, value: &str) -> Option<String> {
+    let required = matches!(
+        field,
+        "case_id" | "deploy_target" | "runtime_profile" | "blueprint_id" | "environment" | "region"
+    );
+    if required && value.trim().is_empty() {
+        return Some("must not be empty".into());
+    }
+    if let Some(c) = control_char(value, false) {
+        return Some(control_problem(c));
+    }
+    if field == "blueprint_id" {
+        return crate::blueprint::check_id(value).err();
+    }
+    None
 }
 
 impl Fixture {
@@ -82,26 +111,18 @@ impl Case {
             );
         }
         for (field, value) in [
-            ("case_id", &self.case_id),
-            ("deploy_target", &self.deploy_target),
-            ("runtime_profile", &self.runtime_profile),
-            ("blueprint_id", &self.blueprint_id),
-            ("environment", &self.environment),
-            ("region", &self.region),
+            ("case_id", Some(&self.case_id)),
+            ("deploy_target", Some(&self.deploy_target)),
+            ("runtime_profile", Some(&self.runtime_profile)),
+            ("blueprint_id", Some(&self.blueprint_id)),
+            ("environment", Some(&self.environment)),
+            ("region", Some(&self.region)),
+            ("container_image", self.container_image.as_ref()),
+            ("wasm_module", self.wasm_module.as_ref()),
+            ("wasm_manifest", self.wasm_manifest.as_ref()),
         ] {
-            if value.trim().is_empty() {
-                push(field, "must not be empty".into());
-            } else if let Some(c) = control_char(value, false) {
-                push(field, control_problem(c));
-            }
-        }
-        for (field, value) in [
-            ("container_image", &self.container_image),
-            ("wasm_module", &self.wasm_module),
-            ("wasm_manifest", &self.wasm_manifest),
-        ] {
-            if let Some(c) = value.as_deref().and_then(|v| control_char(v, false)) {
-                push(field, control_problem(c));
+            if let Some(message) = value.and_then(|v| text_problem(field, v)) {
+                push(field, message);
             }
         }
         if !unique_id {
@@ -109,12 +130,6 @@ impl Case {
                 "case_id",
                 "duplicates an earlier case; case_ids must be unique".into(),
             );
-        }
-        if !self.blueprint_id.trim().is_empty() && control_char(&self.blueprint_id, false).is_none()
-        {
-            if let Err(why) = crate::blueprint::check_id(&self.blueprint_id) {
-                push("blueprint_id", why);
-            }
         }
         if self.replicas == 0 {
             push("replicas", "must be at least 1".into());

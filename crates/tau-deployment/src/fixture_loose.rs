@@ -134,7 +134,29 @@ pub(super) fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
                 Ok(case) => case.problems(index, unique, &mut problems),
                 Err(e) => found.push((String::new(), e.to_string())),
             }
-        } else if !unique {
+        } else {
+            // The case did not deserialize, but its well-typed fields can still be judged alone.
+            if let Value::Object(map) = &raw {
+                for (name, kind, _) in CASE_FIELDS {
+                    let value = map.get(*name);
+                    let already = found.iter().any(|(f, _)| f == name);
+                    match (kind, value) {
+                        (Kind::Text, Some(Value::String(text))) if !already => {
+                            if let Some(message) = super::check::text_problem(name, text) {
+                                found.push((name.to_string(), message));
+                            }
+                        }
+                        (Kind::UInt(_), Some(v))
+                            if *name == "replicas" && v.as_u64() == Some(0) =>
+                        {
+                            found.push((name.to_string(), "must be at least 1".into()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if !found.is_empty() && !unique {
             found.push((
                 "case_id".into(),
                 "duplicates an earlier case; case_ids must be unique".into(),
@@ -184,7 +206,7 @@ fn check_value(value: &Value, kind: Kind, path: &str, out: &mut Vec<(String, Str
         Kind::UInt(max) => uint_problem(value, max),
         Kind::Outcome => typed::<Outcome>(value),
         Kind::BodyMatch => typed::<BodyMatch>(value),
-        Kind::Body => typed::<ExpectedBody>(value),
+        Kind::Body => typed::<Option<ExpectedBody>>(value),
         Kind::Simulated => typed::<SimulatedFailure>(value),
         Kind::Expected => {
             match value {

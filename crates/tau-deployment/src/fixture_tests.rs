@@ -305,3 +305,60 @@ proptest! {
         let _ = Fixture::parse(text.as_bytes());
     }
 }
+
+proptest! {
+    /// The byte-level fast path agrees with a plain character scan.
+    #[test]
+    fn control_character_detection_matches_char_is_control(text in "\\PC{0,8}[\\x00-\\x{a0}]{0,3}\\PC{0,8}") {
+        let slow = text.chars().find(|c| c.is_control());
+        prop_assert_eq!(check::control_char(&text, false), slow);
+    }
+}
+
+#[test]
+fn load_digests_exactly_the_bytes_parse_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.json");
+    let text = format!("{}\n\n", case_json(""));
+    std::fs::write(&path, &text).unwrap();
+    let loaded = Fixture::load(&path).unwrap();
+    assert_eq!(
+        loaded.sha256,
+        crate::evidence::fixture_digest(text.as_bytes())
+    );
+    assert_eq!(loaded.cases, Fixture::parse(text.as_bytes()).unwrap().cases);
+    std::fs::write(&path, case_json(r#","replicas":0"#)).unwrap();
+    let err = Fixture::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("f.json") && err.contains("cases[0].replicas"),
+        "{err}"
+    );
+    std::fs::write(&path, format!("{} trailing", case_json(""))).unwrap();
+    assert!(Fixture::load(&path).is_err());
+}
+
+#[test]
+fn a_case_that_does_not_deserialize_still_has_its_other_fields_judged() {
+    let text = case_json(r#","replicas":"two""#).replace("\"bp\"", "\"../etc\"");
+    let paths: Vec<String> = problems(&text).iter().map(Problem::path).collect();
+    assert!(
+        paths.contains(&"cases[0].replicas".to_string()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"cases[0].blueprint_id".to_string()),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn a_parsed_fixture_serializes_back_to_an_equal_fixture() {
+    for bytes in [
+        PASS,
+        include_bytes!("../../../testdata/deployment-contract/runbook-compat.json"),
+    ] {
+        let fixture = Fixture::parse(bytes).unwrap();
+        let again = Fixture::parse(&serde_json::to_vec(&fixture).unwrap()).unwrap();
+        assert_eq!(again.cases, fixture.cases);
+    }
+}

@@ -13,8 +13,10 @@
 //!
 //! [`driver::Driver`] is the seam a real deployment backend plugs into (it sees a
 //! [`request::Request`], never the fixture's expectation); [`simulated::ContractEvaluator`] is
-//! the driver used today; everything durable goes
-//! through `tau-durable`. The library never prints and never exits: the CLI formats what it returns.
+//! the driver used today. Dependencies point one way: `contract` (the vocabulary) ← `request` ←
+//! `fixture`; `driver` → `request`; `artifacts` → `driver`; `simulated` → `artifacts`; `cycle` →
+//! `driver`, `fixture`. Everything durable goes through `tau-durable`. The library never prints
+//! and never exits: the CLI formats what it returns.
 
 pub mod artifacts;
 pub mod blueprint;

@@ -170,3 +170,35 @@ fn error_codes_round_trip_through_text() {
         assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
     }
 }
+
+proptest::proptest! {
+    /// However a fixture pads and capitalizes a target, profile or environment, the decision and
+    /// the echoed spelling are those of the canonical value, as in the runbook's tool.
+    #[test]
+    fn spellings_normalize_to_the_canonical_value(
+        pick in 0usize..4,
+        upper in proptest::collection::vec(proptest::bool::ANY, 32),
+        left in " {0,2}",
+        right in " {0,2}",
+    ) {
+        let (target, profile) = [
+            ("container", "native"),
+            ("kubernetes", "native"),
+            ("wasm", "wasm_wasi"),
+            ("wasm", "channel_automation_wasi"),
+        ][pick];
+        let scramble = |text: &str| -> String {
+            let body: String = text
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            format!("{left}{body}{right}")
+        };
+        let r = deploy(&case(&scramble(target), &scramble(profile), &scramble("production")), 1);
+        proptest::prop_assert_eq!(r.outcome, Outcome::Success);
+        proptest::prop_assert_eq!(r.body.get("deploy_target"), Some(target.into()));
+        proptest::prop_assert_eq!(r.body.get("runtime_profile"), Some(profile.into()));
+        proptest::prop_assert_eq!(r.body.get("environment"), Some("production".into()));
+    }
+}
