@@ -30,6 +30,8 @@ pub enum Error {
     },
     #[error("{name} must be at least 1")]
     ZeroLimit { name: &'static str },
+    #[error("counter {counter} would exceed {max}; the state dir has outgrown what one counter can hold", max = u64::MAX)]
+    CounterOverflow { counter: &'static str },
     #[error(transparent)]
     Durable(#[from] tau_durable::Error),
 }

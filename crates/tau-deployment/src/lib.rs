@@ -24,11 +24,15 @@ pub mod events;
 pub mod evidence;
 pub mod fixture;
 pub mod health;
+pub mod history;
 pub mod hooks;
+mod processed;
+pub mod rollout;
 pub mod runner;
 pub mod state;
 pub mod status;
 pub mod sym;
+pub mod totals;
 
 pub use error::{Error, Result};
 
