@@ -147,7 +147,7 @@ fn deployment_runtime_same_inputs_give_identical_files_apart_from_times() {
 fn durable_view(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut view: Vec<(String, String)> = snapshot(dir)
         .into_iter()
-        .filter(|(rel, _)| rel.starts_with("channel-store/"))
+        .filter(|(rel, _)| rel.starts_with("channel-store/") || rel.starts_with("history/"))
         .collect();
     let state: serde_json::Value = serde_json::from_str(&zero_times(
         &std::fs::read_to_string(dir.join("state.json")).unwrap(),
@@ -202,6 +202,33 @@ fn deployment_runtime_abort_at_each_commit_phase_then_resume_is_exactly_once() {
     }
 }
 
+/// A status reader after a kill counts exactly the committed runs: one event line per commit,
+/// never the line of the run that died before committing.
+fn assert_status_sees_committed_runs_only(state: &std::path::Path, round: u32) {
+    let generation = std::fs::read(state.join("state.json"))
+        .ok()
+        .map(|bytes| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            v["commit_generation"].as_u64().unwrap_or(0)
+        })
+        .unwrap_or(0);
+    let out = tau()
+        .args([
+            "--deployment-status-inspect",
+            "--deployment-status-json",
+            "--deployment-state-dir",
+        ])
+        .arg(state)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        status["cycle_reports"].as_u64(),
+        Some(generation),
+        "round {round}: {status}"
+    );
+}
+
 #[test]
 fn deployment_runtime_kill_9_at_random_points_then_resume_is_exactly_once() {
     let work = tempfile::tempdir().unwrap();
@@ -227,6 +254,7 @@ fn deployment_runtime_kill_9_at_random_points_then_resume_is_exactly_once() {
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
+        assert_status_sees_committed_runs_only(&state, round);
         // Resume until a run completes (a kill may land before the run even took the lock).
         assert!(
             run_generated(&fixture, &state).status().unwrap().success(),

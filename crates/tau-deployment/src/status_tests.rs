@@ -289,3 +289,17 @@ fn transport_health_rows_are_the_tools_list_shape() {
     assert!(row["state_path"].as_str().unwrap().ends_with("state.json"));
     assert_eq!(row["health"]["queue_depth"], 0);
 }
+
+#[test]
+fn the_text_fields_name_the_evidence_run() {
+    let s = status(&recorded(1_000), 1_500, &max_age(0));
+    let fields: std::collections::BTreeMap<_, _> = s.evidence_fields().into_iter().collect();
+    assert_eq!(fields["evidence_run_id"], "1");
+    assert_eq!(fields["evidence_age_ms"], "500");
+    assert_eq!(fields["evidence_cases_applied"], "4");
+    assert_eq!(fields["evidence_driver"], "simulated");
+    assert_eq!(fields["evidence_fixture_sha256"], "ab".repeat(32));
+    assert_eq!(fields["max_age_ms"], "disabled");
+    let empty = status(&State::default(), 1, &Requirements::default());
+    assert_eq!(empty.evidence_fields()[0].1, "none");
+}

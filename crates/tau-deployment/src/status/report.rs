@@ -58,6 +58,49 @@ pub struct Status {
     pub last_cycle_completed: u64,
 }
 
+impl Status {
+    /// The evidence as `key=value` fields for the text status line, in a fixed order; `none`
+    /// where there is no evidence or the state does not record the value.
+    pub fn evidence_fields(&self) -> Vec<(&'static str, String)> {
+        let none = || "none".to_string();
+        let e = self.evidence.as_ref();
+        vec![
+            (
+                "evidence_run_id",
+                e.and_then(|e| e.run_id)
+                    .map_or_else(none, |id| id.to_string()),
+            ),
+            (
+                "evidence_age_ms",
+                e.map_or_else(none, |e| e.age_ms.to_string()),
+            ),
+            (
+                "evidence_cases_applied",
+                e.map_or_else(none, |e| e.cases_applied.to_string()),
+            ),
+            (
+                "evidence_cases_evaluated",
+                e.map_or_else(none, |e| e.cases_evaluated.to_string()),
+            ),
+            (
+                "evidence_fixture_sha256",
+                e.and_then(|e| e.fixture_sha256.clone())
+                    .unwrap_or_else(none),
+            ),
+            (
+                "evidence_driver",
+                e.and_then(|e| e.driver)
+                    .map_or_else(none, |d| d.as_str().to_string()),
+            ),
+            (
+                "max_age_ms",
+                self.max_age_ms
+                    .map_or_else(|| "disabled".to_string(), |m| m.to_string()),
+            ),
+        ]
+    }
+}
+
 /// Computes the status of the state in `dir` as of `now_ms`.
 pub fn inspect(dir: &Path, now_ms: u64, requirements: &Requirements) -> Result<Status> {
     let state_path = dir.join(STATE_FILE);
