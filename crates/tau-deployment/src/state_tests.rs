@@ -104,3 +104,58 @@ fn the_inline_rollouts_keep_the_most_recent_window() {
         2
     );
 }
+
+proptest::proptest! {
+    /// Whatever runs add, the inline window stays sorted, unique by case key, bounded, and keeps
+    /// the newest rollouts.
+    #[test]
+    fn the_rollout_window_stays_sorted_unique_bounded_and_recent(
+        runs in proptest::collection::vec(proptest::collection::vec(0u16..3000, 0..700), 1..6),
+    ) {
+        let mut state = State::default();
+        let mut newest = std::collections::BTreeMap::new();
+        for (t, ids) in runs.iter().enumerate() {
+            let t = t as u64 + 1;
+            let batch: Vec<RolloutRecord> = ids
+                .iter()
+                .map(|id| {
+                    let mut r = crate::rollout::tests::record(&format!("c{id:05}"));
+                    r.updated_unix_ms = t;
+                    r
+                })
+                .collect();
+            for r in &batch {
+                newest.insert(r.case_key.clone(), t);
+            }
+            state.upsert_rollouts(batch);
+            proptest::prop_assert!(state.rollouts.len() <= ROLLOUT_WINDOW);
+            proptest::prop_assert!(state.rollouts.is_sorted_by(|a, b| rollout_order(a, b).is_lt()));
+        }
+        let kept_oldest = state.rollouts.iter().map(|r| r.updated_unix_ms).min().unwrap_or(0);
+        let dropped_newer = newest
+            .iter()
+            .filter(|(k, _)| !state.rollouts.iter().any(|r| &r.case_key == *k))
+            .any(|(_, t)| *t > kept_oldest);
+        proptest::prop_assert!(!dropped_newer, "a newer rollout left the window before an older one");
+    }
+
+    /// A foreign key's text survives a load and save unchanged, whatever JSON it holds.
+    #[test]
+    fn foreign_values_survive_a_save_byte_for_byte(
+        digits in "[1-9][0-9]{0,40}",
+        frac in "[0-9]{1,5}",
+        text in "[a-zA-Z0-9 é\\\\\"]{0,12}",
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let escaped = serde_json::to_string(&text).unwrap();
+        let foreign = format!(r#"{{"big":{digits},"f":{digits}.{frac},"s":{escaped},"l":[{digits}]}}"#);
+        std::fs::write(&path, format!(r#"{{"other":{foreign},"schema_version":1}}"#)).unwrap();
+        let mut state = State::load(&path).unwrap();
+        state.commit_generation = 9;
+        state.save(&path).unwrap();
+        let saved = std::fs::read_to_string(&path).unwrap();
+        let needle = format!(r#""other":{foreign}"#);
+        proptest::prop_assert!(saved.contains(&needle), "{}", saved);
+    }
+}
