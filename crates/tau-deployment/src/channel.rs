@@ -167,7 +167,8 @@ pub fn render_memory<'a>(
 ) -> String {
     let mut out = format!(
         "# Deployment memory: {blueprint_id}\n\n\
-         Current rollouts of this blueprint, regenerated from `state.json` after every run.\n\n\
+         This blueprint's rollouts among the most recent ones `state.json` keeps, regenerated after \
+         every run; `log.jsonl` and `history/rollouts.jsonl` hold every one.\n\n\
          | case_id | environment | region | target | runtime_profile | strategy | replicas | status | artifact | artifact_sha256 |\n\
          |---|---|---|---|---|---|---|---|---|---|\n"
     );

@@ -4,6 +4,9 @@
 //! owns one key must not reformat, reorder or drop what the others wrote, so the other values are
 //! carried through as raw JSON text in their original order. A file that does not parse is never
 //! overwritten.
+//!
+//! This module is the only writer of `state.json`: the runner replaces its keys with
+//! [`replace_keys`], WASM packaging and DID bootstrap theirs with [`update_key`] / [`upsert_key`].
 
 use std::fmt;
 use std::path::Path;
