@@ -23,7 +23,7 @@ use tau_durable::journal::{self, FileId, Transaction};
 use tau_durable::lock::{DirLock, Wait};
 
 use crate::cycle::{self, CaseResult, Counts, Disposition, Limits};
-use crate::driver::{Accepted, Driver, ErrorCode, Outcome};
+use crate::driver::Driver;
 use crate::events::{self, CycleReport, ReasonCode, Rotation};
 use crate::evidence::RunRecord;
 use crate::fixture::Fixture;
@@ -36,10 +36,15 @@ use crate::sym::Sym;
 use crate::totals::add;
 use crate::{channel, now_unix_ms, Error, Result, STATE_FILE};
 
+mod cases;
 mod migrate;
 mod preview;
+mod record;
 
+use cases::case_report;
+pub use cases::CaseReport;
 pub use preview::{preview, Preview, PreviewCase};
+use record::rollout_record;
 
 /// How a run behaves beyond the fixture itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,27 +53,6 @@ pub struct Options {
     pub rotation: Rotation,
     /// Fail at once instead of waiting when another process holds the state dir.
     pub lock_no_wait: bool,
-}
-
-/// One case this run evaluated, for CI reports (JUnit, annotations).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CaseReport {
-    pub case_id: Sym,
-    pub blueprint_id: Sym,
-    pub deploy_target: Sym,
-    pub runtime_profile: Sym,
-    /// The contract held: the response matched the fixture's expectation (an expected rejection
-    /// or an expected retryable failure passes).
-    pub passed: bool,
-    /// `applied`, `rejected`, `retries_exhausted` or `contract_expectation_mismatch`.
-    pub disposition: &'static str,
-    pub outcome: Outcome,
-    pub status_code: u16,
-    pub error_code: Option<ErrorCode>,
-    pub attempts: u32,
-    /// For a case that broke its contract or is still failing: what happened, naming the case
-    /// and its blueprint.
-    pub message: Option<String>,
 }
 
 /// What a run did, for the summary and health lines and the CI reports.
@@ -351,79 +335,6 @@ fn cycle_report(
         cloud_rollouts: counts.cloud_rollouts,
         backlog_cases: counts.backlog,
         failure_streak: health.failure_streak,
-    }
-}
-
-fn case_report(result: &CaseResult<'_>) -> CaseReport {
-    let case = result.case;
-    let response = &result.response;
-    let message = match &result.disposition {
-        Disposition::ContractMismatch(diffs) => Some(format!(
-            "case {} (blueprint {}) broke its contract: {}",
-            case.case_id,
-            case.blueprint_id,
-            diffs.join("; ")
-        )),
-        Disposition::RetriesExhausted => Some(format!(
-            "case {} (blueprint {}) still failing after {} attempt(s) with status {} {}",
-            case.case_id,
-            case.blueprint_id,
-            result.attempts,
-            response.status_code,
-            response.error_code.map_or("", ErrorCode::as_str)
-        )),
-        Disposition::Applied | Disposition::Rejected => None,
-    };
-    CaseReport {
-        case_id: case.case_id.clone(),
-        blueprint_id: case.blueprint_id.clone(),
-        deploy_target: case.deploy_target.clone(),
-        runtime_profile: case.runtime_profile.clone(),
-        passed: !matches!(result.disposition, Disposition::ContractMismatch(_)),
-        disposition: result.disposition.as_str(),
-        outcome: response.outcome,
-        status_code: response.status_code,
-        error_code: response.error_code,
-        attempts: result.attempts,
-        message,
-    }
-}
-
-/// The tool records targets, profiles and environments trimmed and lower-cased, ids and regions
-/// trimmed; so does the rollout record, whatever spelling the fixture used.
-fn normalized(text: &Sym, lower: bool) -> Sym {
-    let trimmed = text.trim();
-    let needs_lower = lower && trimmed.bytes().any(|b| b.is_ascii_uppercase());
-    match (trimmed.len() == text.len(), needs_lower) {
-        (true, false) => text.clone(),
-        (_, true) => Sym::from(trimmed.to_ascii_lowercase()),
-        (false, false) => Sym::from(trimmed),
-    }
-}
-
-fn rollout_record(result: &CaseResult<'_>, accepted: &Accepted, now: u64) -> RolloutRecord {
-    let case = result.case;
-    let artifact = &accepted.artifact;
-    RolloutRecord {
-        case_key: result.key.clone(),
-        case_id: case.case_id.clone(),
-        deploy_target: normalized(&case.deploy_target, true),
-        runtime_profile: normalized(&case.runtime_profile, true),
-        blueprint_id: normalized(&case.blueprint_id, false),
-        environment: normalized(&case.environment, true),
-        region: normalized(&case.region, false),
-        artifact: artifact.reference.clone(),
-        artifact_sha256: artifact.sha256.clone(),
-        artifact_size_bytes: artifact.size_bytes,
-        artifact_manifest: artifact.manifest.clone(),
-        runtime_constraints: artifact.runtime_constraints.clone(),
-        artifact_verified: artifact.verified,
-        replicas: case.replicas,
-        rollout_strategy: accepted.strategy,
-        status_code: result.response.status_code,
-        outcome: result.response.outcome,
-        error_code: result.response.error_code,
-        updated_unix_ms: now,
     }
 }
 
