@@ -126,3 +126,33 @@ fn an_unknown_error_code_names_the_accepted_ones() {
         .to_string();
     assert!(err.contains("deployment_missing_artifact"), "{err}");
 }
+
+proptest::proptest! {
+    /// Whatever is known about an artifact, the record reads back equal and the tool's reader
+    /// accepts it.
+    #[test]
+    fn every_record_round_trips_and_parses_for_the_tool(
+        sha in proptest::option::of("[0-9a-f]{64}"),
+        size in proptest::option::of(1u64..u64::MAX),
+        manifest in proptest::option::of("[a-z/]{1,20}\\.json"),
+        gates in proptest::option::of(proptest::collection::vec("[a-z_]{1,12}", 0..4)),
+        verified in proptest::option::of(proptest::bool::ANY),
+        code in proptest::option::of(0usize..4),
+        target in "[ A-Za-z]{1,10}",
+    ) {
+        let mut r = record("p");
+        r.artifact_sha256 = sha.map(Sym::from);
+        r.artifact_size_bytes = size;
+        r.artifact_manifest = manifest.map(Sym::from);
+        r.runtime_constraints = gates
+            .filter(|g| !g.is_empty())
+            .map(|g| Arc::new(serde_json::json!({"required_feature_gates": g})));
+        r.artifact_verified = verified;
+        r.error_code = code.map(|i| ErrorCode::ALL[i]);
+        r.deploy_target = Sym::from(target);
+        let text = serde_json::to_string(&r).unwrap();
+        proptest::prop_assert!(serde_json::from_str::<ToolRollout>(&text).is_ok(), "{}", text);
+        let back: RolloutRecord = serde_json::from_str(&text).unwrap();
+        proptest::prop_assert_eq!(back, r);
+    }
+}
