@@ -271,3 +271,29 @@ fn deployment_runtime_kill_9_at_random_points_then_resume_is_exactly_once() {
         }
     }
 }
+
+#[test]
+fn deployment_runtime_status_names_its_evidence_run_and_a_rerun_is_not_new_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = testdata("rollout-pass.json");
+    let digest = tau_deployment::evidence::fixture_digest(&std::fs::read(&fixture).unwrap());
+    assert!(run_fixture("rollout-pass.json", dir.path(), &[])
+        .status
+        .success());
+    assert!(run_fixture("rollout-pass.json", dir.path(), &[])
+        .status
+        .success());
+    let status = status_json(dir.path());
+    assert_eq!(status["rollout_gate"], "pass", "{status}");
+    let evidence = &status["evidence"];
+    assert_eq!(evidence["run_id"], 1, "{status}");
+    assert_eq!(evidence["cases_applied"], 4, "{status}");
+    assert_eq!(evidence["driver"], "simulated", "{status}");
+    assert_eq!(evidence["fixture_sha256"], digest.as_str(), "{status}");
+    assert_eq!(status["last_run"]["run_id"], 2, "{status}");
+    assert_eq!(status["last_run"]["cases_evaluated"], 0, "{status}");
+    // The tool's fields are there beside ours.
+    assert_eq!(status["events_log_present"], true, "{status}");
+    assert_eq!(status["target_counts"]["container"], 1, "{status}");
+    assert_eq!(status["health"]["last_cycle_duplicates"], 4, "{status}");
+}
