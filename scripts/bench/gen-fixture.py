@@ -10,6 +10,8 @@ import sys
 
 n = int(sys.argv[1])
 out = sys.argv[2]
+# Optional: the first case number, so several fixtures can have disjoint case ids.
+first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 shapes = [
     ("container", "native", {"container_image": "ghcr.io/tau/svc:1.0.0"}, "success", 202, ""),
     ("kubernetes", "native", {"container_image": "ghcr.io/tau/svc:1.0.0"}, "success", 202, ""),
@@ -23,7 +25,7 @@ with open(out, "w") as f:
     for i in range(n):
         target, runtime, artifact, outcome, status, code = shapes[i % len(shapes)]
         case = {
-            "case_id": "case-%08d" % i,
+            "case_id": "case-%08d" % (first + i),
             "deploy_target": target,
             "runtime_profile": runtime,
             "blueprint_id": "blueprint-%02d" % (i % 64),

@@ -147,7 +147,7 @@ fn deployment_runtime_same_inputs_give_identical_files_apart_from_times() {
 fn durable_view(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut view: Vec<(String, String)> = snapshot(dir)
         .into_iter()
-        .filter(|(rel, _)| rel.starts_with("channel-store/"))
+        .filter(|(rel, _)| rel.starts_with("channel-store/") || rel.starts_with("history/"))
         .collect();
     let state: serde_json::Value = serde_json::from_str(&zero_times(
         &std::fs::read_to_string(dir.join("state.json")).unwrap(),
@@ -202,6 +202,33 @@ fn deployment_runtime_abort_at_each_commit_phase_then_resume_is_exactly_once() {
     }
 }
 
+/// A status reader after a kill counts exactly the committed runs: one event line per commit,
+/// never the line of the run that died before committing.
+fn assert_status_sees_committed_runs_only(state: &std::path::Path, round: u32) {
+    let generation = std::fs::read(state.join("state.json"))
+        .ok()
+        .map(|bytes| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            v["commit_generation"].as_u64().unwrap_or(0)
+        })
+        .unwrap_or(0);
+    let out = tau()
+        .args([
+            "--deployment-status-inspect",
+            "--deployment-status-json",
+            "--deployment-state-dir",
+        ])
+        .arg(state)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        status["cycle_reports"].as_u64(),
+        Some(generation),
+        "round {round}: {status}"
+    );
+}
+
 #[test]
 fn deployment_runtime_kill_9_at_random_points_then_resume_is_exactly_once() {
     let work = tempfile::tempdir().unwrap();
@@ -227,6 +254,7 @@ fn deployment_runtime_kill_9_at_random_points_then_resume_is_exactly_once() {
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
+        assert_status_sees_committed_runs_only(&state, round);
         // Resume until a run completes (a kill may land before the run even took the lock).
         assert!(
             run_generated(&fixture, &state).status().unwrap().success(),
@@ -242,4 +270,30 @@ fn deployment_runtime_kill_9_at_random_points_then_resume_is_exactly_once() {
             serde_json::from_str::<serde_json::Value>(line).expect("no torn event line");
         }
     }
+}
+
+#[test]
+fn deployment_runtime_status_names_its_evidence_run_and_a_rerun_is_not_new_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = testdata("rollout-pass.json");
+    let digest = tau_deployment::evidence::fixture_digest(&std::fs::read(&fixture).unwrap());
+    assert!(run_fixture("rollout-pass.json", dir.path(), &[])
+        .status
+        .success());
+    assert!(run_fixture("rollout-pass.json", dir.path(), &[])
+        .status
+        .success());
+    let status = status_json(dir.path());
+    assert_eq!(status["rollout_gate"], "pass", "{status}");
+    let evidence = &status["evidence"];
+    assert_eq!(evidence["run_id"], 1, "{status}");
+    assert_eq!(evidence["cases_applied"], 4, "{status}");
+    assert_eq!(evidence["driver"], "simulated", "{status}");
+    assert_eq!(evidence["fixture_sha256"], digest.as_str(), "{status}");
+    assert_eq!(status["last_run"]["run_id"], 2, "{status}");
+    assert_eq!(status["last_run"]["cases_evaluated"], 0, "{status}");
+    // The tool's fields are there beside ours.
+    assert_eq!(status["events_log_present"], true, "{status}");
+    assert_eq!(status["target_counts"]["container"], 1, "{status}");
+    assert_eq!(status["health"]["last_cycle_duplicates"], 4, "{status}");
 }

@@ -251,10 +251,15 @@ fn deployment_wasm_runner_verifies_manifests_and_modules() {
         .find(|r| r["case_id"] == "from-manifest")
         .unwrap();
     assert_eq!(rollout["artifact_sha256"], report["artifact_sha256"]);
+    // The tool's field lists the profile's gates; the whole profile sits beside it.
     assert_eq!(
-        rollout["runtime_constraints"]["profile_id"],
+        rollout["runtime_constraint_profile"]["profile_id"],
         "control_plane_gateway_v1"
     );
+    assert!(rollout["runtime_constraints"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("no_native_process_exec")));
     // The packager's entry survives the runner's commit.
     assert_eq!(state["wasm_deliverables"][0]["blueprint_id"], "edge-wasm");
 

@@ -167,7 +167,8 @@ pub fn render_memory<'a>(
 ) -> String {
     let mut out = format!(
         "# Deployment memory: {blueprint_id}\n\n\
-         Current rollouts of this blueprint, regenerated from `state.json` after every run.\n\n\
+         This blueprint's rollouts among the most recent ones `state.json` keeps, regenerated after \
+         every run; `log.jsonl` and `history/rollouts.jsonl` hold every one.\n\n\
          | case_id | environment | region | target | runtime_profile | strategy | replicas | status | artifact | artifact_sha256 |\n\
          |---|---|---|---|---|---|---|---|---|---|\n"
     );
@@ -199,10 +200,12 @@ pub fn render_memory<'a>(
     out
 }
 
-/// Appends ` text |`, keeping fixture text from breaking the Markdown table.
+/// Appends ` text |`, keeping fixture text from breaking the Markdown table or smuggling control
+/// bytes (NUL, escape sequences) into a file people open in terminals and editors: a pipe is
+/// escaped, a line break becomes a space, any other control character is written as `\u{XX}`.
 fn push_cell(out: &mut String, text: &str) {
     out.push(' ');
-    if !text.contains(['|', '\n', '\r']) {
+    if !text.chars().any(|c| c == '|' || c.is_control()) {
         out.push_str(text);
         out.push_str(" |");
         return;
@@ -211,6 +214,9 @@ fn push_cell(out: &mut String, text: &str) {
         match c {
             '|' => out.push_str("\\|"),
             '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -226,6 +232,14 @@ mod tests {
         let mut out = String::new();
         push_cell(&mut out, "a|b\nc");
         assert_eq!(out, " a\\|b c |");
+    }
+
+    #[test]
+    fn control_characters_never_reach_memory_raw() {
+        let mut out = String::new();
+        push_cell(&mut out, "a\0b\u{1b}[2Jc\u{7f}");
+        assert_eq!(out, " a\\u{0}b\\u{1b}[2Jc\\u{7f} |");
+        assert!(!out.chars().any(char::is_control));
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum Error {
         #[source]
         source: crate::driver::DriverError,
     },
+    #[error("counter {counter} would exceed {max}; the state dir has outgrown what one counter can hold", max = u64::MAX)]
+    CounterOverflow { counter: &'static str },
     #[error(transparent)]
     Durable(#[from] tau_durable::Error),
 }

@@ -3,6 +3,11 @@
 //! The log is append-only and read by the status command. Reading streams line by line over the
 //! rotated files (oldest first) so memory stays flat however long the history is; a line that does
 //! not parse is counted, never fatal, because a torn or hand-edited line must not hide the gate.
+//!
+//! A run appends its line before it commits `state.json` (the journal undoes the line if the run
+//! dies in between), so a reader that does not hold the lock can meet the line of a run that has
+//! not committed, or never will. Each line carries the generation of the commit that accounts for
+//! it, and a reader counts only lines whose generation is committed in the `state.json` it read.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -84,6 +89,10 @@ impl ReasonCode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CycleReport {
     pub timestamp_unix_ms: u64,
+    /// The `state.json` commit that accounts for this line; 0 in lines written before it was
+    /// recorded, which are all committed.
+    #[serde(default)]
+    pub commit_generation: u64,
     pub health_state: HealthState,
     pub health_reason: String,
     pub reason_codes: Vec<String>,
@@ -158,14 +167,17 @@ pub fn rotate_if_needed(dir: &Path, rotation: Rotation) -> Result<bool> {
 /// What a streaming read of the whole events history found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct History {
+    /// Whether the active events file exists.
+    pub events_log_present: bool,
     pub cycle_reports: u64,
     pub invalid_cycle_reports: u64,
     pub last_reason_codes: Vec<String>,
     pub reason_code_counts: BTreeMap<String, u64>,
 }
 
-/// Streams every events file in `dir`, oldest first.
-pub fn read_history(dir: &Path) -> Result<History> {
+/// Streams every events file in `dir`, oldest first, counting only lines committed at or before
+/// `committed_generation` (the generation of the `state.json` the caller read).
+pub fn read_history(dir: &Path, committed_generation: u64) -> Result<History> {
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -182,7 +194,10 @@ pub fn read_history(dir: &Path) -> Result<History> {
     }
     files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files.push((0, dir.join(FILE)));
-    let mut history = History::default();
+    let mut history = History {
+        events_log_present: dir.join(FILE).is_file(),
+        ..History::default()
+    };
     for (_, path) in files {
         let file = match File::open(&path) {
             Ok(file) => file,
@@ -213,14 +228,24 @@ pub fn read_history(dir: &Path) -> Result<History> {
                 continue;
             }
             match serde_json::from_slice::<CycleReport>(&line) {
+                // A run that has not committed (or died and will be rolled back).
+                Ok(report) if report.commit_generation > committed_generation => {}
                 Ok(report) => {
-                    history.cycle_reports += 1;
+                    history.cycle_reports =
+                        crate::totals::add("cycle_reports", history.cycle_reports, 1)?;
                     for code in &report.reason_codes {
-                        *history.reason_code_counts.entry(code.clone()).or_default() += 1;
+                        let n = history.reason_code_counts.entry(code.clone()).or_default();
+                        *n = crate::totals::add("reason_code_counts", *n, 1)?;
                     }
                     history.last_reason_codes = report.reason_codes;
                 }
-                Err(_) => history.invalid_cycle_reports += 1,
+                Err(_) => {
+                    history.invalid_cycle_reports = crate::totals::add(
+                        "invalid_cycle_reports",
+                        history.invalid_cycle_reports,
+                        1,
+                    )?
+                }
             }
         }
     }

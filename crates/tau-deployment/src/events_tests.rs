@@ -1,8 +1,13 @@
 use super::*;
 
 fn report(codes: &[&str]) -> String {
+    report_at(1, codes)
+}
+
+fn report_at(commit_generation: u64, codes: &[&str]) -> String {
     let r = CycleReport {
         timestamp_unix_ms: 1,
+        commit_generation,
         health_state: HealthState::Healthy,
         health_reason: "ok".into(),
         reason_codes: codes.iter().map(|c| c.to_string()).collect(),
@@ -75,7 +80,7 @@ fn rotation_keeps_the_newest_files_and_history_reads_them_in_order() {
     }
     std::fs::write(dir.path().join(FILE), report(&["fifth"])).unwrap();
     assert!(!dir.path().join(format!("{FILE}.3")).exists());
-    let history = read_history(dir.path()).unwrap();
+    let history = read_history(dir.path(), u64::MAX).unwrap();
     // "first" and "second" rotated out; .2 = third, .1 = fourth, active = fifth.
     assert_eq!(history.cycle_reports, 3);
     assert_eq!(history.last_reason_codes, ["fifth"]);
@@ -98,7 +103,7 @@ fn unparsable_lines_are_counted_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let text = report(&["a"]) + "{torn\n\n" + &report(&["b", "a"]) + "not json\n";
     std::fs::write(dir.path().join(FILE), text).unwrap();
-    let history = read_history(dir.path()).unwrap();
+    let history = read_history(dir.path(), u64::MAX).unwrap();
     assert_eq!(
         (history.cycle_reports, history.invalid_cycle_reports),
         (2, 2)
@@ -109,6 +114,21 @@ fn unparsable_lines_are_counted_not_fatal() {
 
 #[test]
 fn missing_history_is_empty() {
-    let history = read_history(&tempfile::tempdir().unwrap().path().join("nope")).unwrap();
+    let history = read_history(&tempfile::tempdir().unwrap().path().join("nope"), 0).unwrap();
     assert_eq!(history, History::default());
+}
+
+#[test]
+fn lines_of_a_run_that_has_not_committed_are_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = report_at(1, &["a"]) + &report_at(2, &["b"]) + &report_at(3, &["uncommitted"]);
+    std::fs::write(dir.path().join(FILE), text).unwrap();
+    let history = read_history(dir.path(), 2).unwrap();
+    assert_eq!(
+        (history.cycle_reports, history.invalid_cycle_reports),
+        (2, 0)
+    );
+    assert_eq!(history.last_reason_codes, ["b"]);
+    assert!(!history.reason_code_counts.contains_key("uncommitted"));
+    assert!(history.events_log_present);
 }

@@ -50,6 +50,41 @@ pub struct Requirements {
     pub require_live: bool,
 }
 
+/// What one committed run was, recorded in `state.json` with the commit that accounts for it.
+///
+/// Outcomes alone do not say what they are evidence of; this record does: which fixture (by
+/// digest), which driver, when, and how much of the fixture the run actually evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The commit generation of the run: unique and increasing within one state dir.
+    pub run_id: u64,
+    pub started_unix_ms: u64,
+    pub finished_unix_ms: u64,
+    pub driver: DriverKind,
+    /// [`fixture_digest`] of the fixture file the run replayed.
+    pub fixture_sha256: String,
+    pub cases_discovered: u64,
+    /// Cases this run handed to the driver and judged (deduplicated and deferred cases excluded).
+    pub cases_evaluated: u64,
+    /// Cases deployed this run (a rollout was recorded).
+    pub cases_applied: u64,
+    /// Cases that ended this run failed: retries exhausted or contract broken.
+    pub cases_failed: u64,
+}
+
+impl RunRecord {
+    /// Whether the run is new evidence: it evaluated at least one case. A run that only skipped
+    /// duplicates says nothing new about the change being promoted.
+    pub fn is_evidence(&self) -> bool {
+        self.cases_evaluated > 0
+    }
+
+    /// Milliseconds from the end of the run to `now_ms` (0 for a clock that went backwards).
+    pub fn age_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.finished_unix_ms)
+    }
+}
+
 /// The digest that identifies a fixture: lower-case hex SHA-256 of its exact bytes.
 pub fn fixture_digest(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

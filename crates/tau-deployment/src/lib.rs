@@ -29,13 +29,17 @@ pub mod events;
 pub mod evidence;
 pub mod fixture;
 pub mod health;
+pub mod history;
 pub mod hooks;
 pub mod request;
+mod processed;
+pub mod rollout;
 pub mod runner;
 pub mod simulated;
 pub mod state;
 pub mod status;
 pub mod sym;
+pub mod totals;
 
 pub use error::{Error, Result};
 

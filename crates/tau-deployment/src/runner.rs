@@ -1,33 +1,50 @@
 //! A contract run made durable: lock, recover, evaluate, commit.
 //!
 //! Commit order is what makes a run exactly-once under `kill -9`:
-//! 1. the journal records every log's length, then the event line and the channel-store entries
-//!    are appended ([`Phase::AppendsWritten`]);
-//! 2. `state.json` is replaced with the new processed keys, rollouts, health and generation
-//!    ([`Phase::StateCommitted`]) — the run is now committed;
+//! 1. the journal records every log's length, then the event line, the channel-store entries and
+//!    the history records are appended ([`Phase::AppendsWritten`]);
+//! 2. `state.json` is replaced with the new processed keys, rollouts, health, run record and
+//!    generation ([`Phase::StateCommitted`]) — the run is now committed;
 //! 3. `MEMORY.md` of each touched blueprint is regenerated from committed state;
 //! 4. the events log is rotated if due and the journal cleared.
 //!
 //! A crash before 2 is rolled back by the next run (the logs are cut to their recorded lengths and
-//! the cases run again); a crash after 2 keeps everything, and the next run redoes 3.
+//! the cases run again); a crash after 2 keeps everything, and the next run redoes 3. Readers
+//! without the lock see only committed runs: `state.json` is replaced whole, and event lines carry
+//! the generation that commits them.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::time::Instant;
+
+use rustc_hash::FxHashMap;
 
 use tau_durable::journal::{self, FileId, Transaction};
 use tau_durable::lock::{DirLock, Wait};
 
 use crate::cycle::{self, CaseResult, Counts, Disposition, Limits};
-use crate::driver::{Accepted, Driver, Outcome};
+use crate::driver::Driver;
 use crate::events::{self, CycleReport, ReasonCode, Rotation};
+use crate::evidence::RunRecord;
 use crate::fixture::Fixture;
 use crate::health::{self, Classification};
+use crate::history;
 use crate::hooks::{Hooks, Phase};
-use crate::state::{Health, RolloutRecord, State};
+use crate::processed::Processed;
+use crate::state::{Health, RolloutRecord, State, ROLLOUT_WINDOW};
+use crate::sym::Sym;
+use crate::totals::add;
 use crate::{channel, now_unix_ms, Error, Result, STATE_FILE};
+
+mod cases;
+mod migrate;
+mod preview;
+mod record;
+
+use cases::case_report;
+pub use cases::CaseReport;
+pub use preview::{preview, Preview, PreviewCase};
+use record::rollout_record;
 
 /// How a run behaves beyond the fixture itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,7 +55,7 @@ pub struct Options {
     pub lock_no_wait: bool,
 }
 
-/// What a run did, for the summary and health lines.
+/// What a run did, for the summary and health lines and the CI reports.
 #[derive(Debug, Clone)]
 pub struct Report {
     pub counts: Counts,
@@ -47,6 +64,10 @@ pub struct Report {
     pub classification: Classification,
     /// Human-readable description of each case that broke its contract.
     pub contract_failures: Vec<String>,
+    /// Every case this run evaluated, in queue order.
+    pub cases: Vec<CaseReport>,
+    /// The run as recorded in `state.json`.
+    pub run: RunRecord,
 }
 
 impl Report {
@@ -107,53 +128,12 @@ pub fn load_recovered(dir: &Path) -> Result<State> {
     Ok(state)
 }
 
-/// One case a run would evaluate, as `tau run --dry-run` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PreviewCase {
-    pub case_id: String,
-    pub blueprint_id: String,
-    pub deploy_target: String,
-    pub runtime_profile: String,
-}
-
-/// What a run of `fixture` would do against the committed state in `dir`, without taking the
-/// lock or writing anything.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Preview {
-    /// The cases the next run would evaluate, in queue order.
-    pub to_apply: Vec<PreviewCase>,
-    /// Cases already applied by an earlier run (skipped as duplicates).
-    pub already_applied: u64,
-    /// Cases beyond the queue limit that would stay pending.
-    pub deferred: u64,
-}
-
-/// Plans a run of `fixture` against committed state only; nothing is locked, recovered or written.
-pub fn preview(fixture: &Fixture, dir: &Path, options: &Options) -> Result<Preview> {
-    check_options(options)?;
-    let state = State::load(&dir.join(STATE_FILE))?;
-    let processed: FxHashSet<&str> = state.processed_case_keys.iter().map(|k| &**k).collect();
-    let plan = cycle::plan(fixture, |key| processed.contains(key), &options.limits);
-    Ok(Preview {
-        to_apply: plan
-            .queue
-            .iter()
-            .map(|(case, _)| PreviewCase {
-                case_id: case.case_id.to_string(),
-                blueprint_id: case.blueprint_id.to_string(),
-                deploy_target: case.deploy_target.to_string(),
-                runtime_profile: case.runtime_profile.to_string(),
-            })
-            .collect(),
-        already_applied: plan.counts.duplicate_skips,
-        deferred: plan.counts.backlog,
-    })
-}
-
 /// Runs `fixture` against the state in `dir`.
 ///
 /// The fixture is consumed: its cases are released as soon as they are evaluated, before the
-/// state is merged and written, which keeps the peak memory of million-case runs down.
+/// state is merged and written, which keeps the peak memory of million-case runs down. Rollouts
+/// and processed keys stream to the history as they are decided; only the bounded windows that
+/// `state.json` keeps are held in memory.
 pub fn run(
     fixture: Fixture,
     dir: &Path,
@@ -166,9 +146,12 @@ pub fn run(
     let mut state = load_recovered(dir)?;
     let started = Instant::now();
     let now = now_unix_ms();
+    let generation = add("commit_generation", state.commit_generation, 1)?;
+    let legacy = migrate::Legacy::of(&state)?;
+    let mut totals = legacy.totals.clone();
 
     let plan = {
-        let processed: FxHashSet<&str> = state.processed_case_keys.iter().map(|k| &**k).collect();
+        let processed = Processed::load(dir, &state, &fixture)?;
         cycle::plan(&fixture, |key| processed.contains(key), &options.limits)
     };
 
@@ -178,7 +161,14 @@ pub fn run(
         .iter()
         .map(|(case, _)| &*case.blueprint_id)
         .collect();
-    let mut appends = vec![events::FILE.to_string()];
+    let mut appends = vec![
+        events::FILE.to_string(),
+        history::PROCESSED_FILE.to_string(),
+        history::ROLLOUTS_FILE.to_string(),
+    ];
+    const EVENTS: FileId = FileId(0);
+    const PROCESSED: FileId = FileId(1);
+    const ROLLOUTS: FileId = FileId(2);
     let mut derived = Vec::with_capacity(touched.len());
     let mut files: FxHashMap<&str, (FileId, FileId)> = FxHashMap::default();
     for blueprint in &touched {
@@ -189,18 +179,15 @@ pub fn run(
         files.insert(blueprint, (log, context));
         derived.push(blueprint.to_string());
     }
-    let generation = state.commit_generation + 1;
     let mut tx = Transaction::begin(dir, generation, &appends, &derived)?;
+    legacy.append_to(&state, &mut tx, PROCESSED, ROLLOUTS)?;
+    drop(legacy);
+    state.trim_rollouts();
 
-    // Only a case expected to succeed can be applied, so this is an exact upper bound; reserving
-    // it avoids the doubling copies that would otherwise set the peak memory of large runs.
-    let may_apply = plan
-        .queue
-        .iter()
-        .filter(|(case, _)| case.expected.outcome == Outcome::Success)
-        .count();
-    let mut rollouts = Vec::with_capacity(may_apply);
-    let mut completed_keys = Vec::with_capacity(plan.queue.len());
+    let cap = options.limits.processed_case_cap;
+    let mut recent_rollouts: VecDeque<RolloutRecord> = VecDeque::new();
+    let mut recent_keys: VecDeque<Sym> = VecDeque::new();
+    let mut cases = Vec::with_capacity(plan.queue.len());
     let mut contract_failures = Vec::new();
     let mut sink = |result: CaseResult<'_>| -> Result<()> {
         let (log, context) = files[&*result.case.blueprint_id];
@@ -208,49 +195,122 @@ pub fn run(
         tx.append(context, |buf| {
             channel::write_context_line(buf, &result, now)
         })?;
-        match &result.disposition {
-            Disposition::Applied => {
-                if let Some(accepted) = result.response.accepted() {
-                    rollouts.push(rollout_record(&result, accepted, now));
-                }
+        if let (Disposition::Applied, Some(accepted)) =
+            (&result.disposition, result.response.accepted())
+        {
+            let record = rollout_record(&result, accepted, now);
+            totals.add_rollout(&record)?;
+            tx.append(ROLLOUTS, |buf| {
+                serde_json::to_writer(&mut *buf, &record).expect("rollout serializes to memory");
+                buf.push(b'\n');
+            })?;
+            if recent_rollouts.len() == ROLLOUT_WINDOW {
+                recent_rollouts.pop_front();
             }
-            Disposition::ContractMismatch(_) => contract_failures.extend(result.failure()),
-            _ => {}
+            recent_rollouts.push_back(record);
         }
         if result.disposition.is_completed() {
-            completed_keys.push(result.key);
+            totals.add_processed(1)?;
+            tx.append(PROCESSED, |buf| {
+                buf.extend_from_slice(&history::key_digest(&result.key))
+            })?;
+            if recent_keys.len() == cap {
+                recent_keys.pop_front();
+            }
+            recent_keys.push_back(result.key.clone());
         }
+        if let Disposition::ContractMismatch(_) = &result.disposition {
+            contract_failures.extend(result.failure());
+        }
+        cases.push(case_report(&result));
         Ok(())
     };
     let counts = cycle::execute(plan, &options.limits, driver, hooks, &mut sink)?;
     drop(touched);
     drop(files);
+    let fixture_sha256 = fixture.sha256.clone();
     drop(fixture);
 
     let previous_streak = state.health.map_or(0, |h| h.failure_streak);
     let health = Health {
         updated_unix_ms: now,
-        cycle_duration_ms: started.elapsed().as_millis() as u64,
+        cycle_duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         queue_depth: counts.backlog,
         active_runs: 0,
         failure_streak: if counts.failed > 0 {
-            previous_streak + 1
+            add("failure_streak", previous_streak, 1)?
         } else {
             0
         },
         last_cycle_discovered: counts.discovered,
-        last_cycle_processed: counts.applied
-            + counts.malformed
-            + counts.failed
-            + counts.duplicate_skips,
-        last_cycle_completed: counts.applied + counts.malformed,
+        last_cycle_processed: [counts.malformed, counts.failed, counts.duplicate_skips]
+            .into_iter()
+            .try_fold(counts.applied, |sum, n| add("last_cycle_processed", sum, n))?,
+        last_cycle_completed: add("last_cycle_completed", counts.applied, counts.malformed)?,
         last_cycle_failed: counts.failed,
         last_cycle_duplicates: counts.duplicate_skips,
     };
+    let run = RunRecord {
+        run_id: generation,
+        started_unix_ms: now,
+        finished_unix_ms: now_unix_ms().max(now),
+        driver: driver.kind(),
+        fixture_sha256,
+        cases_discovered: counts.discovered,
+        cases_evaluated: counts.queued,
+        cases_applied: counts.applied,
+        cases_failed: counts.failed,
+    };
     let classification = health::classify(Some(&health));
     let reason_codes = ReasonCode::for_counts(&counts);
-    let report = CycleReport {
-        timestamp_unix_ms: now,
+    let report = cycle_report(&counts, &health, &classification, &reason_codes, generation);
+    tx.append(EVENTS, |buf| {
+        serde_json::to_writer(&mut *buf, &report).expect("event serializes to memory");
+        buf.push(b'\n');
+    })?;
+    tx.sync()?;
+    hooks.reached(Phase::AppendsWritten);
+
+    state.upsert_rollouts(recent_rollouts.into());
+    state.remember_processed(recent_keys, cap);
+    state.health = Some(health);
+    state.totals = Some(totals);
+    if run.is_evidence() {
+        state.evidence_run = Some(run.clone());
+    }
+    state.last_run = Some(run.clone());
+    state.commit_generation = generation;
+    state.save(&dir.join(STATE_FILE))?;
+    hooks.reached(Phase::StateCommitted);
+
+    let derived: BTreeSet<String> = derived.into_iter().collect();
+    write_memories(dir, &state, &derived)?;
+    hooks.reached(Phase::DerivedWritten);
+    events::rotate_if_needed(dir, options.rotation)?;
+    tx.finish()?;
+    hooks.reached(Phase::Finished);
+
+    Ok(Report {
+        counts,
+        reason_codes,
+        health,
+        classification,
+        contract_failures,
+        cases,
+        run,
+    })
+}
+
+fn cycle_report(
+    counts: &Counts,
+    health: &Health,
+    classification: &Classification,
+    reason_codes: &[ReasonCode],
+    generation: u64,
+) -> CycleReport {
+    CycleReport {
+        timestamp_unix_ms: health.updated_unix_ms,
+        commit_generation: generation,
         health_state: classification.state,
         health_reason: classification.reason.clone(),
         reason_codes: reason_codes
@@ -271,60 +331,6 @@ pub fn run(
         cloud_rollouts: counts.cloud_rollouts,
         backlog_cases: counts.backlog,
         failure_streak: health.failure_streak,
-    };
-    tx.append(FileId(0), |buf| {
-        serde_json::to_writer(&mut *buf, &report).expect("event serializes to memory");
-        buf.push(b'\n');
-    })?;
-    tx.sync()?;
-    hooks.reached(Phase::AppendsWritten);
-
-    state.upsert_rollouts(rollouts);
-    state.remember_processed(completed_keys, options.limits.processed_case_cap);
-    state.health = Some(health);
-    state.commit_generation = generation;
-    state.save(&dir.join(STATE_FILE))?;
-    hooks.reached(Phase::StateCommitted);
-
-    let derived: BTreeSet<String> = derived.into_iter().collect();
-    write_memories(dir, &state, &derived)?;
-    hooks.reached(Phase::DerivedWritten);
-    events::rotate_if_needed(dir, options.rotation)?;
-    tx.finish()?;
-    hooks.reached(Phase::Finished);
-
-    Ok(Report {
-        counts,
-        reason_codes,
-        health,
-        classification,
-        contract_failures,
-    })
-}
-
-fn rollout_record(result: &CaseResult<'_>, accepted: &Accepted, now: u64) -> RolloutRecord {
-    let case = result.case;
-    let artifact = &accepted.artifact;
-    RolloutRecord {
-        case_key: result.key.clone(),
-        case_id: case.case_id.clone(),
-        deploy_target: accepted.deploy_target.clone(),
-        runtime_profile: accepted.runtime_profile.clone(),
-        blueprint_id: accepted.blueprint_id.clone(),
-        environment: accepted.environment.clone(),
-        region: accepted.region.clone(),
-        artifact: artifact.reference.clone(),
-        artifact_sha256: artifact.sha256.clone(),
-        artifact_size_bytes: artifact.size_bytes,
-        artifact_manifest: artifact.manifest.clone(),
-        runtime_constraints: artifact.runtime_constraints.clone(),
-        artifact_verified: artifact.verified,
-        replicas: case.replicas,
-        rollout_strategy: accepted.strategy,
-        status_code: result.response.status_code,
-        outcome: result.response.outcome,
-        error_code: result.response.error_code,
-        updated_unix_ms: now,
     }
 }
 
@@ -347,8 +353,10 @@ fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> R
         if crate::blueprint::check_id(blueprint).is_err() {
             continue;
         }
+        let path = channel::memory_path(dir, blueprint);
+        tau_durable::guard::refuse_symlinks_at(dir, &path)?;
         let text = channel::render_memory(blueprint, records.into_iter());
-        tau_durable::atomic::write(&channel::memory_path(dir, blueprint), text.as_bytes())?;
+        tau_durable::atomic::write(&path, text.as_bytes())?;
     }
     Ok(())
 }
@@ -356,3 +364,7 @@ fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> R
 #[cfg(test)]
 #[path = "runner_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "runner_evidence_tests.rs"]
+mod evidence_tests;

@@ -5,23 +5,25 @@ use crate::simulated::ContractEvaluator;
 use std::fs;
 use tau_testkit::snapshot;
 
-const PASS: &[u8] = include_bytes!("../../../testdata/deployment-contract/rollout-pass.json");
-const MIXED: &[u8] = include_bytes!("../../../testdata/deployment-contract/mixed-outcomes.json");
+pub(super) const PASS: &[u8] =
+    include_bytes!("../../../testdata/deployment-contract/rollout-pass.json");
+pub(super) const MIXED: &[u8] =
+    include_bytes!("../../../testdata/deployment-contract/mixed-outcomes.json");
 
-fn evaluator() -> ContractEvaluator {
+pub(super) fn evaluator() -> ContractEvaluator {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/deployment-contract");
     ContractEvaluator::new(&dir, crate::artifacts::Options::default())
 }
 
-fn fixture(bytes: &[u8]) -> Fixture {
+pub(super) fn fixture(bytes: &[u8]) -> Fixture {
     Fixture::parse(bytes).unwrap()
 }
 
-fn run_with(bytes: &[u8], dir: &Path, options: &Options) -> Report {
+pub(super) fn run_with(bytes: &[u8], dir: &Path, options: &Options) -> Report {
     run(fixture(bytes), dir, options, &mut evaluator(), &mut Quiet).unwrap()
 }
 
-fn state(dir: &Path) -> State {
+pub(super) fn state(dir: &Path) -> State {
     State::load(&dir.join(STATE_FILE)).unwrap()
 }
 
@@ -125,7 +127,7 @@ fn a_small_queue_limit_drains_the_fixture_over_runs() {
 }
 
 #[test]
-fn the_processed_cap_evicts_the_oldest_keys() {
+fn cases_beyond_the_processed_cap_are_never_reapplied() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
         limits: Limits {
@@ -135,12 +137,13 @@ fn the_processed_cap_evicts_the_oldest_keys() {
         ..Options::default()
     };
     run_with(PASS, dir.path(), &options);
-    let keys = state(dir.path()).processed_case_keys;
-    assert_eq!(keys.len(), 2);
-    // The two evicted cases run again and their rollouts are upserted, not duplicated.
+    let s = state(dir.path());
+    // state.json keeps the capped window in the tool's shape; the history remembers every key.
+    assert_eq!(s.processed_case_keys.len(), 2);
+    assert_eq!(s.totals.unwrap().processed_case_count, 4);
     let again = run_with(PASS, dir.path(), &options);
-    assert_eq!((again.counts.queued, again.counts.duplicate_skips), (2, 2));
-    assert_eq!(state(dir.path()).rollouts.len(), 4);
+    assert_eq!((again.counts.queued, again.counts.duplicate_skips), (0, 4));
+    assert_eq!(state(dir.path()).totals.unwrap().rollout_count, 4);
 }
 
 #[test]
@@ -184,14 +187,21 @@ fn corrupt_state_is_refused_and_kept_byte_for_byte() {
 #[test]
 fn keys_owned_by_other_commands_are_preserved() {
     let dir = tempfile::tempdir().unwrap();
+    let foreign = r#"[{"blueprint_id":"edge-wasm","generated_unix_ms":123456789012345678901234}]"#;
     fs::write(
         dir.path().join(STATE_FILE),
-        br#"{"schema_version":1,"wasm_deliverables":[{"blueprint_id":"edge-wasm"}]}"#,
+        format!(r#"{{"schema_version":1,"wasm_deliverables":{foreign},"x":1.50}}"#),
     )
     .unwrap();
     run_with(PASS, dir.path(), &Options::default());
+    run_with(MIXED, dir.path(), &Options::default());
+    let text = fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
+    assert!(
+        text.contains(&format!(r#""wasm_deliverables":{foreign},"x":1.50"#)),
+        "{text}"
+    );
     let s = state(dir.path());
-    assert_eq!(s.other["wasm_deliverables"][0]["blueprint_id"], "edge-wasm");
+    assert_eq!(s.other("wasm_deliverables").unwrap().get(), foreign);
 }
 
 #[test]
@@ -221,7 +231,7 @@ fn identical_runs_write_identical_files_apart_from_times() {
 }
 
 /// Stops the run at one commit phase, as a crash would.
-struct CrashAt(Phase);
+pub(super) struct CrashAt(pub(super) Phase);
 
 impl Hooks for CrashAt {
     fn reached(&mut self, phase: Phase) {

@@ -1,70 +1,76 @@
 //! `state.json`: what the deployment runtime remembers between runs.
 //!
-//! The file is shared. The runner owns `processed_case_keys`, `rollouts`, `health` and
-//! `commit_generation`; other commands (WASM packaging, DID bootstrap) own other top-level keys such
-//! as `wasm_deliverables`. Every writer keeps the keys it does not own exactly as it found them,
-//! which is why unknown keys are carried in [`State::other`] rather than dropped.
+//! The file is shared. This module owns the runner's keys (`processed_case_keys`, `rollouts`,
+//! `health`, `commit_generation`, `last_run`, `evidence_run`, `history_totals`) and writes only
+//! those, through [`tau_durable::document`]; other commands (WASM packaging, DID bootstrap) own
+//! other top-level keys such as `wasm_deliverables` and write them the same way. A key this module
+//! does not own is never re-encoded: its text survives byte for byte, big integers included.
+//!
+//! `processed_case_keys` and `rollouts` are a bounded recent window in the runbook tool's shape;
+//! everything older lives in the append-only [`crate::history`] files, and `history_totals`
+//! carries the counts over all of it. A file without `history_totals` (written by the tool, or by
+//! a tau before the history existed) holds its whole history inline; the next run moves it out.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
-use crate::driver::{ErrorCode, Outcome, Strategy};
+use crate::evidence::RunRecord;
 use crate::sym::{self, Sym};
+use crate::totals::Totals;
 use crate::{Error, Result};
+
+pub use crate::rollout::{rollout_order, RolloutRecord};
 
 /// The state schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// At most this many rollouts stay inline in `state.json`; older ones are in the history.
+pub const ROLLOUT_WINDOW: usize = 1000;
+
 /// The whole `state.json`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct State {
-    /// Bumped by every runner commit; ties the append journal to this file.
+    /// Bumped by every runner commit; ties the append journal and the events log to this file.
     pub commit_generation: u64,
-    /// Most recent last; bounded by the processed-case cap.
+    /// Most recent last; bounded by the processed-case cap. Older keys are in the history.
     pub processed_case_keys: VecDeque<Sym>,
-    /// In [`rollout_order`], one per case key, so the file lists rollouts in a stable order.
+    /// In [`rollout_order`]; the most recent [`ROLLOUT_WINDOW`] rollouts.
     pub rollouts: Vec<RolloutRecord>,
     /// Absent until the first run.
     pub health: Option<Health>,
-    /// Top-level keys owned by other commands, preserved verbatim.
-    pub other: Map<String, Value>,
+    /// The last committed run.
+    pub last_run: Option<RunRecord>,
+    /// The last committed run that evaluated at least one case: what the gate judges.
+    pub evidence_run: Option<RunRecord>,
+    /// Counts over the whole history; `None` when the file holds its history inline.
+    pub totals: Option<Totals>,
+    /// Top-level keys owned by other commands, as their exact text, in file order.
+    pub other: Vec<(String, Box<RawValue>)>,
 }
 
-/// One applied case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolloutRecord {
-    #[serde(deserialize_with = "sym::unique")]
-    pub case_key: Sym,
-    #[serde(deserialize_with = "sym::unique")]
-    pub case_id: Sym,
-    pub deploy_target: Sym,
-    pub runtime_profile: Sym,
-    pub blueprint_id: Sym,
-    pub environment: Sym,
-    pub region: Sym,
-    pub artifact: Sym,
-    pub artifact_sha256: Option<Sym>,
-    pub artifact_size_bytes: Option<u64>,
-    pub artifact_manifest: Option<Sym>,
-    /// Shared: every rollout of one runtime profile carries the same constraints.
-    pub runtime_constraints: Option<Arc<Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_verified: Option<bool>,
-    pub replicas: u16,
-    pub rollout_strategy: Strategy,
-    pub status_code: u16,
-    pub outcome: Outcome,
-    /// Serialized as `""` when absent, as the runbook's consumers expect.
-    #[serde(with = "error_code_text")]
-    pub error_code: Option<ErrorCode>,
-    pub updated_unix_ms: u64,
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        let same_other = self.other.len() == other.other.len()
+            && self
+                .other
+                .iter()
+                .zip(&other.other)
+                .all(|((ka, va), (kb, vb))| ka == kb && va.get() == vb.get());
+        same_other
+            && self.commit_generation == other.commit_generation
+            && self.processed_case_keys == other.processed_case_keys
+            && self.rollouts == other.rollouts
+            && self.health == other.health
+            && self.last_run == other.last_run
+            && self.evidence_run == other.evidence_run
+            && self.totals == other.totals
+    }
 }
 
 /// The health snapshot of the last run.
@@ -82,116 +88,119 @@ pub struct Health {
     pub last_cycle_duplicates: u64,
 }
 
-/// Rollouts are listed by case id, then case key: the order in which a run queues cases, so a
-/// run's new rollouts merge into the list without sorting.
-pub fn rollout_order(a: &RolloutRecord, b: &RolloutRecord) -> std::cmp::Ordering {
-    (&a.case_id, &a.case_key).cmp(&(&b.case_id, &b.case_key))
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            op: "read state file",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
-mod error_code_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::driver::ErrorCode;
-
-    pub fn serialize<S: Serializer>(code: &Option<ErrorCode>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(code.map_or("", ErrorCode::as_str))
+fn check_version(path: &Path, version: Option<u64>) -> Result<()> {
+    let version = version.unwrap_or(u64::from(SCHEMA_VERSION));
+    if version != u64::from(SCHEMA_VERSION) {
+        return Err(Error::StateVersion {
+            path: path.to_path_buf(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
     }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ErrorCode>, D::Error> {
-        let text = String::deserialize(d)?;
-        if text.is_empty() {
-            return Ok(None);
-        }
-        ErrorCode::parse(&text)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown error_code {text:?}")))
-    }
+    Ok(())
 }
 
 impl State {
     /// Reads `path`; a missing file is empty state, a file that does not parse is an error that
     /// leaves it untouched.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(source) => {
-                return Err(Error::Io {
-                    op: "read state file",
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        };
-        Self::parse(&bytes, path)
+        match read_bytes(path)? {
+            Some(bytes) => Self::parse(&bytes, path),
+            None => Ok(State::default()),
+        }
     }
 
     /// Reads only the health snapshot of `path`, skipping the rollouts without building them: what
     /// a health endpoint polled every second needs. Missing file: `None`.
     pub fn read_health(path: &Path) -> Result<Option<Health>> {
+        Ok(Self::read_gate_inputs(path)?.and_then(|g| g.health))
+    }
+
+    /// Reads what a gate decision needs (health and evidence) without building the rollouts.
+    /// Missing file: `None`.
+    pub fn read_gate_inputs(path: &Path) -> Result<Option<GateInputs>> {
         #[derive(Deserialize)]
-        struct HealthOnly {
+        struct Only {
             schema_version: Option<u64>,
             #[serde(default)]
             health: Option<Health>,
+            #[serde(default)]
+            last_run: Option<RunRecord>,
+            #[serde(default)]
+            evidence_run: Option<RunRecord>,
         }
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(Error::Io {
-                    op: "read state file",
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
+        let Some(bytes) = read_bytes(path)? else {
+            return Ok(None);
         };
-        let doc: HealthOnly = serde_json::from_slice(&bytes)
+        let doc: Only = serde_json::from_slice(&bytes)
             .map_err(|e| tau_durable::Error::corrupt(path, e.to_string()))?;
-        let version = doc.schema_version.unwrap_or(u64::from(SCHEMA_VERSION));
-        if version != u64::from(SCHEMA_VERSION) {
-            return Err(Error::StateVersion {
-                path: path.to_path_buf(),
-                found: version,
-                expected: SCHEMA_VERSION,
-            });
-        }
-        Ok(doc.health)
+        check_version(path, doc.schema_version)?;
+        Ok(Some(GateInputs {
+            health: doc.health,
+            last_run: doc.last_run,
+            evidence_run: doc.evidence_run,
+        }))
     }
 
     /// Parses state bytes; `path` is only used to name the file in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         let raw: Raw = sym::scope(|| serde_json::from_slice(bytes))
             .map_err(|e| tau_durable::Error::corrupt(path, e.to_string()))?;
-        let version = raw.schema_version.unwrap_or(u64::from(SCHEMA_VERSION));
-        if version != u64::from(SCHEMA_VERSION) {
-            return Err(Error::StateVersion {
-                path: path.to_path_buf(),
-                found: version,
-                expected: SCHEMA_VERSION,
-            });
-        }
+        check_version(path, raw.schema_version)?;
         Ok(raw.state)
     }
 
-    /// Writes the state atomically.
+    /// The exact text of a key owned by another command.
+    pub fn other(&self, key: &str) -> Option<&RawValue> {
+        self.other.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
+    }
+
+    /// Writes the keys this module owns atomically; every other key in the file keeps its text.
     pub fn save(&self, path: &Path) -> Result<()> {
-        tau_durable::atomic::write_with(path, |w| {
-            serde_json::to_writer(&mut *w, self).map_err(|e| Error::Io {
+        let encode = |key: &str, value: &dyn erased::Encode| -> Result<(String, Box<RawValue>)> {
+            let raw = value.encode().map_err(|e| Error::Io {
                 op: "serialize state file",
                 path: path.to_path_buf(),
                 source: e.into(),
             })?;
-            std::io::Write::write_all(w, b"\n").map_err(|source| Error::Io {
-                op: "write state file",
-                path: path.to_path_buf(),
-                source,
-            })
-        })
+            Ok((key.to_string(), raw))
+        };
+        let mut entries = vec![
+            encode("schema_version", &SCHEMA_VERSION)?,
+            encode("commit_generation", &self.commit_generation)?,
+            encode("processed_case_keys", &self.processed_case_keys)?,
+            encode("rollouts", &self.rollouts)?,
+        ];
+        if let Some(health) = &self.health {
+            entries.push(encode("health", health)?);
+        }
+        if let Some(run) = &self.last_run {
+            entries.push(encode("last_run", run)?);
+        }
+        if let Some(run) = &self.evidence_run {
+            entries.push(encode("evidence_run", run)?);
+        }
+        if let Some(totals) = &self.totals {
+            entries.push(encode("history_totals", totals)?);
+        }
+        Ok(tau_durable::document::replace_keys(path, entries)?)
     }
 
-    /// Inserts or replaces rollouts, keeping the list in [`rollout_order`]. A run produces its
-    /// rollouts in queue order, which already is that order, so the merge is linear.
+    /// Inserts or replaces rollouts, keeping the list in [`rollout_order`] and at most
+    /// [`ROLLOUT_WINDOW`] long (the oldest by `updated_unix_ms` leave first; they are in the
+    /// history already).
     pub fn upsert_rollouts(&mut self, mut new: Vec<RolloutRecord>) {
         if new.is_empty() {
             return;
@@ -201,10 +210,6 @@ impl State {
             new.dedup_by(|a, b| a.case_key == b.case_key);
         }
         let old = std::mem::take(&mut self.rollouts);
-        if old.is_empty() {
-            self.rollouts = new;
-            return;
-        }
         let mut merged = Vec::with_capacity(old.len() + new.len());
         let mut old = old.into_iter().peekable();
         let mut new = new.into_iter().peekable();
@@ -225,13 +230,54 @@ impl State {
             merged.extend(next);
         }
         self.rollouts = merged;
+        self.trim_rollouts();
     }
 
-    /// Records `keys` as processed, keeping only the most recent `cap`.
+    /// Keeps the [`ROLLOUT_WINDOW`] most recent rollouts (by `updated_unix_ms`, then list order).
+    pub fn trim_rollouts(&mut self) {
+        let len = self.rollouts.len();
+        if len <= ROLLOUT_WINDOW {
+            return;
+        }
+        let mut by_age: Vec<usize> = (0..len).collect();
+        by_age.sort_by_key(|&i| (self.rollouts[i].updated_unix_ms, i));
+        let mut keep = vec![true; len];
+        for &i in &by_age[..len - ROLLOUT_WINDOW] {
+            keep[i] = false;
+        }
+        let mut flags = keep.into_iter();
+        self.rollouts.retain(|_| flags.next().unwrap_or(false));
+    }
+
+    /// Records `keys` as processed in the window, keeping only the most recent `cap`.
     pub fn remember_processed(&mut self, keys: impl IntoIterator<Item = Sym>, cap: usize) {
         self.processed_case_keys.extend(keys);
         let excess = self.processed_case_keys.len().saturating_sub(cap);
         self.processed_case_keys.drain(..excess);
+    }
+}
+
+/// What [`State::read_gate_inputs`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GateInputs {
+    pub health: Option<Health>,
+    pub last_run: Option<RunRecord>,
+    pub evidence_run: Option<RunRecord>,
+}
+
+mod erased {
+    use serde::Serialize;
+    use serde_json::value::RawValue;
+
+    /// Lets [`super::State::save`] encode values of different types through one closure.
+    pub trait Encode {
+        fn encode(&self) -> serde_json::Result<Box<RawValue>>;
+    }
+
+    impl<T: Serialize> Encode for T {
+        fn encode(&self) -> serde_json::Result<Box<RawValue>> {
+            serde_json::value::to_raw_value(self)
+        }
     }
 }
 
@@ -244,6 +290,15 @@ impl Serialize for State {
         map.serialize_entry("rollouts", &self.rollouts)?;
         if let Some(health) = &self.health {
             map.serialize_entry("health", health)?;
+        }
+        if let Some(run) = &self.last_run {
+            map.serialize_entry("last_run", run)?;
+        }
+        if let Some(run) = &self.evidence_run {
+            map.serialize_entry("evidence_run", run)?;
+        }
+        if let Some(totals) = &self.totals {
+            map.serialize_entry("history_totals", totals)?;
         }
         for (key, value) in &self.other {
             map.serialize_entry(key, value)?;
@@ -302,11 +357,15 @@ impl<'de> Deserialize<'de> for Raw {
                             state.rollouts = list;
                         }
                         "health" => state.health = map.next_value()?,
+                        "last_run" => state.last_run = map.next_value()?,
+                        "evidence_run" => state.evidence_run = map.next_value()?,
+                        "history_totals" => state.totals = map.next_value()?,
                         _ => {
-                            let value: Value = map.next_value()?;
-                            if state.other.insert(key.clone(), value).is_some() {
+                            let value: Box<RawValue> = map.next_value()?;
+                            if state.other.iter().any(|(k, _)| *k == key) {
                                 return Err(de::Error::custom(format!("duplicate key {key:?}")));
                             }
+                            state.other.push((key, value));
                         }
                     }
                 }
@@ -318,68 +377,5 @@ impl<'de> Deserialize<'de> for Raw {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_owned_by_other_commands_survive_a_round_trip() {
-        let text = br#"{"schema_version":1,"wasm_deliverables":[{"blueprint_id":"edge-wasm"}],"browser_did":{"did":"did:key:z6Mk"}}"#;
-        let state = State::parse(text, Path::new("state.json")).unwrap();
-        let again: Value = serde_json::to_value(&state).unwrap();
-        assert_eq!(again["wasm_deliverables"][0]["blueprint_id"], "edge-wasm");
-        assert_eq!(again["browser_did"]["did"], "did:key:z6Mk");
-    }
-
-    #[test]
-    fn serialization_is_byte_stable() {
-        let text = br#"{"zeta":1,"alpha":2,"schema_version":1,"processed_case_keys":["a","b"]}"#;
-        let state = State::parse(text, Path::new("state.json")).unwrap();
-        let once = serde_json::to_vec(&state).unwrap();
-        let twice =
-            serde_json::to_vec(&State::parse(&once, Path::new("state.json")).unwrap()).unwrap();
-        assert_eq!(once, twice);
-    }
-
-    #[test]
-    fn unparsable_state_names_the_file_and_the_way_out() {
-        let err = State::parse(b"{\"rollouts\": [", Path::new("/x/state.json")).unwrap_err();
-        let message = err.to_string();
-        assert!(message.contains("/x/state.json"), "{message}");
-        assert!(
-            message.contains("mv /x/state.json /x/state.json.corrupt"),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn health_is_read_without_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        assert_eq!(State::read_health(&path).unwrap(), None);
-        std::fs::write(&path, br#"{"schema_version":1,"rollouts":[{"x":1}],"health":{"updated_unix_ms":5,"cycle_duration_ms":0,"queue_depth":2,"active_runs":0,"failure_streak":1,"last_cycle_discovered":0,"last_cycle_processed":0,"last_cycle_completed":0,"last_cycle_failed":0,"last_cycle_duplicates":0}}"#).unwrap();
-        let health = State::read_health(&path).unwrap().unwrap();
-        assert_eq!((health.queue_depth, health.failure_streak), (2, 1));
-        std::fs::write(&path, b"{broken").unwrap();
-        assert!(matches!(
-            State::read_health(&path),
-            Err(Error::Durable(tau_durable::Error::Document { .. }))
-        ));
-    }
-
-    #[test]
-    fn future_schema_is_refused() {
-        let err = State::parse(b"{\"schema_version\":2}", Path::new("state.json")).unwrap_err();
-        assert!(matches!(err, Error::StateVersion { found: 2, .. }));
-    }
-
-    #[test]
-    fn processed_keys_keep_the_most_recent_cap() {
-        let mut state = State::default();
-        state.remember_processed(["a", "b", "c"].map(Sym::from), 5);
-        state.remember_processed(["d", "e", "f"].map(Sym::from), 4);
-        assert_eq!(
-            Vec::from(state.processed_case_keys),
-            ["c", "d", "e", "f"].map(Sym::from)
-        );
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

@@ -2,18 +2,20 @@
 //! rollout gate.
 //!
 //! Both are computed from committed files only, without the writer lock: `state.json` is replaced
-//! atomically, so a reader always sees one whole commit, and the events log is streamed.
+//! atomically, so a reader always sees one whole commit, and event lines of runs that have not
+//! committed are skipped. Both reports keep the runbook tool's JSON shape and add ours beside it.
+//!
+//! The gate passes only on evidence that fits the question: a run that evaluated at least one
+//! case ([`RunRecord::is_evidence`]), recent enough, from the fixture being promoted when the
+//! reader names one, and from a live driver when the reader demands one.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::driver::Target;
-use crate::events::{self, History};
-use crate::evidence::Requirements;
+use crate::evidence::{DriverKind, Requirements, RunRecord, DEFAULT_MAX_AGE_MS};
 use crate::health::{self, HealthState};
-use crate::state::{Health, State};
+use crate::state::{GateInputs, Health, State};
 use crate::{Result, STATE_FILE};
 
 /// Whether promotion may continue.
@@ -37,10 +39,14 @@ impl Gate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GateReason {
-    /// No run has been recorded in this state dir.
+    /// No run that evaluated a case is recorded in this state dir.
     NoEvidence,
-    /// The last run is older than the allowed age.
+    /// The evidence run is older than the allowed age.
     StateStale,
+    /// The evidence run replayed a fixture other than the one the reader is promoting.
+    FixtureMismatch,
+    /// The reader requires a live driver; the evidence run's outcomes were simulated.
+    SimulatedEvidence,
     /// Cases are still queued: the fixture has not been fully evaluated.
     QueueBacklog,
     HealthDegraded,
@@ -52,6 +58,8 @@ impl GateReason {
         match self {
             GateReason::NoEvidence => "no_evidence",
             GateReason::StateStale => "state_stale",
+            GateReason::FixtureMismatch => "fixture_mismatch",
+            GateReason::SimulatedEvidence => "simulated_evidence",
             GateReason::QueueBacklog => "queue_backlog",
             GateReason::HealthDegraded => "health_degraded",
             GateReason::HealthFailing => "health_failing",
@@ -59,7 +67,171 @@ impl GateReason {
     }
 }
 
-/// `--transport-health-inspect deployment`.
+/// The run a gate decision rests on, as the status report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// `None` for a state written before runs were recorded (only its health time is known).
+    pub run_id: Option<u64>,
+    pub finished_unix_ms: u64,
+    pub age_ms: u64,
+    /// `None` when the state does not say (written before runs were recorded).
+    pub driver: Option<DriverKind>,
+    /// `None` when the state does not say (written before runs were recorded).
+    pub fixture_sha256: Option<String>,
+    pub cases_evaluated: u64,
+    pub cases_applied: u64,
+    pub cases_failed: u64,
+}
+
+impl Evidence {
+    fn of(run: &RunRecord, now_ms: u64) -> Self {
+        Evidence {
+            run_id: Some(run.run_id),
+            finished_unix_ms: run.finished_unix_ms,
+            age_ms: run.age_ms(now_ms),
+            driver: Some(run.driver),
+            fixture_sha256: Some(run.fixture_sha256.clone()),
+            cases_evaluated: run.cases_evaluated,
+            cases_applied: run.cases_applied,
+            cases_failed: run.cases_failed,
+        }
+    }
+
+    /// A state from before run records: the last run's health is all there is.
+    fn legacy(health: &Health, now_ms: u64) -> Self {
+        Evidence {
+            run_id: None,
+            finished_unix_ms: health.updated_unix_ms,
+            age_ms: now_ms.saturating_sub(health.updated_unix_ms),
+            driver: None,
+            fixture_sha256: None,
+            cases_evaluated: health
+                .last_cycle_completed
+                .saturating_add(health.last_cycle_failed),
+            cases_applied: 0,
+            cases_failed: health.last_cycle_failed,
+        }
+    }
+}
+
+/// Health, gate and evidence: everything a gate decision yields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub classification: health::Classification,
+    pub rollout_gate: Gate,
+    pub gate_reasons: Vec<GateReason>,
+    /// Age of the evidence run (`None` without evidence).
+    pub state_age_ms: Option<u64>,
+    pub evidence: Option<Evidence>,
+    /// The maximum age applied (`None` when the check is disabled).
+    pub max_age_ms: Option<u64>,
+}
+
+/// Decides the gate from what `state.json` records, as of `now_ms`.
+pub fn gate(inputs: &GateInputs, now_ms: u64, requirements: &Requirements) -> Verdict {
+    let health = inputs.health.as_ref();
+    let classification = health::classify(health);
+    let evidence = match (&inputs.evidence_run, &inputs.last_run, health) {
+        (Some(run), _, _) => Some(Evidence::of(run, now_ms)),
+        // Runs are recorded, and none evaluated a case.
+        (None, Some(_), _) => None,
+        (None, None, Some(h)) => Some(Evidence::legacy(h, now_ms)),
+        (None, None, None) => None,
+    };
+    let max_age_ms = match requirements.max_age_ms.unwrap_or(DEFAULT_MAX_AGE_MS) {
+        0 => None,
+        max => Some(max),
+    };
+    let mut gate_reasons = Vec::new();
+    match (&evidence, health) {
+        (Some(e), Some(h)) => {
+            if max_age_ms.is_some_and(|max| e.age_ms > max) {
+                gate_reasons.push(GateReason::StateStale);
+            }
+            if let Some(want) = &requirements.fixture_sha256 {
+                let matches = e
+                    .fixture_sha256
+                    .as_deref()
+                    .is_some_and(|got| got.eq_ignore_ascii_case(want.trim()));
+                if !matches {
+                    gate_reasons.push(GateReason::FixtureMismatch);
+                }
+            }
+            if requirements.require_live && !e.driver.is_some_and(DriverKind::is_live) {
+                gate_reasons.push(GateReason::SimulatedEvidence);
+            }
+            if h.queue_depth > 0 {
+                gate_reasons.push(GateReason::QueueBacklog);
+            }
+            match classification.state {
+                HealthState::Healthy => {}
+                HealthState::Degraded => gate_reasons.push(GateReason::HealthDegraded),
+                HealthState::Failing => gate_reasons.push(GateReason::HealthFailing),
+            }
+        }
+        _ => gate_reasons.push(GateReason::NoEvidence),
+    }
+    let rollout_gate = if gate_reasons.is_empty() {
+        Gate::Pass
+    } else {
+        Gate::Hold
+    };
+    Verdict {
+        classification,
+        rollout_gate,
+        gate_reasons,
+        state_age_ms: evidence.as_ref().map(|e| e.age_ms),
+        evidence,
+        max_age_ms,
+    }
+}
+
+/// Decides the gate from the last run's health snapshot alone (`None` when no run is recorded);
+/// `max_age_ms: None` checks no age. What a reader that only has the snapshot can decide; a
+/// reader of `state.json` should use [`gate`] with [`State::read_gate_inputs`].
+pub fn verdict(health: Option<&Health>, now_ms: u64, max_age_ms: Option<u64>) -> Verdict {
+    let inputs = GateInputs {
+        health: health.copied(),
+        ..GateInputs::default()
+    };
+    let requirements = Requirements {
+        max_age_ms: Some(max_age_ms.unwrap_or(0)),
+        ..Requirements::default()
+    };
+    gate(&inputs, now_ms, &requirements)
+}
+
+/// One row of `--transport-health-inspect deployment --json`, in the tool's shape (a list of
+/// `{transport, target, state_path, health}`) with the classification beside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransportHealthRow {
+    pub transport: &'static str,
+    pub target: &'static str,
+    pub state_path: String,
+    /// All zero when no run has been recorded, as the tool prints it.
+    pub health: Health,
+    pub health_state: HealthState,
+    pub health_reason: String,
+    pub recommendation: String,
+}
+
+/// The transport-health rows of the state in `dir` (one: the deployment transport).
+pub fn transport_health_rows(dir: &Path) -> Result<Vec<TransportHealthRow>> {
+    let state_path = dir.join(STATE_FILE);
+    let health = State::read_health(&state_path)?;
+    let class = health::classify(health.as_ref());
+    Ok(vec![TransportHealthRow {
+        transport: "deployment",
+        target: "deployment",
+        state_path: state_path.display().to_string(),
+        health: health.unwrap_or_default(),
+        health_state: class.state,
+        health_reason: class.reason,
+        recommendation: class.recommendation,
+    }])
+}
+
+/// `--transport-health-inspect deployment` as one object (kept for the text output).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransportHealth {
     pub transport: &'static str,
@@ -72,160 +244,20 @@ pub struct TransportHealth {
 
 /// Reads the health snapshot of the state in `dir`.
 pub fn transport_health(dir: &Path) -> Result<TransportHealth> {
-    let state = State::load(&dir.join(STATE_FILE))?;
-    let class = health::classify(state.health.as_ref());
+    let health = State::read_health(&dir.join(STATE_FILE))?;
+    let class = health::classify(health.as_ref());
     Ok(TransportHealth {
         transport: "deployment",
         health_state: class.state,
         health_reason: class.reason,
         recommendation: class.recommendation,
-        snapshot: state.health,
+        snapshot: health,
     })
 }
 
-/// `--deployment-status-inspect`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Status {
-    pub health_state: HealthState,
-    pub health_reason: String,
-    pub recommendation: String,
-    pub rollout_gate: Gate,
-    pub gate_reasons: Vec<GateReason>,
-    pub updated_unix_ms: Option<u64>,
-    pub state_age_ms: Option<u64>,
-    pub max_age_ms: Option<u64>,
-    pub processed_case_count: u64,
-    pub rollout_count: u64,
-    pub deploy_target_counts: BTreeMap<String, u64>,
-    pub runtime_profile_counts: BTreeMap<String, u64>,
-    pub environment_counts: BTreeMap<String, u64>,
-    pub outcome_counts: BTreeMap<String, u64>,
-    pub status_code_counts: BTreeMap<String, u64>,
-    pub error_code_counts: BTreeMap<String, u64>,
-    pub total_replicas: u64,
-    pub wasm_rollout_count: u64,
-    pub cloud_rollout_count: u64,
-    pub cycle_reports: u64,
-    pub invalid_cycle_reports: u64,
-    pub last_reason_codes: Vec<String>,
-    pub reason_code_counts: BTreeMap<String, u64>,
-    pub queue_depth: u64,
-    pub failure_streak: u64,
-    pub last_cycle_failed: u64,
-    pub last_cycle_completed: u64,
-}
+mod report;
 
-/// Computes the status of the state in `dir` as of `now_ms`.
-pub fn inspect(dir: &Path, now_ms: u64, requirements: &Requirements) -> Result<Status> {
-    let state = State::load(&dir.join(STATE_FILE))?;
-    let history = events::read_history(dir)?;
-    Ok(compute(&state, history, now_ms, requirements.max_age_ms))
-}
-
-/// Health, gate and age of a health snapshot: everything a gate decision needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    pub classification: health::Classification,
-    pub rollout_gate: Gate,
-    pub gate_reasons: Vec<GateReason>,
-    pub state_age_ms: Option<u64>,
-}
-
-/// Decides the gate from the last run's snapshot (`None` when no run is recorded).
-pub fn verdict(health: Option<&Health>, now_ms: u64, max_age_ms: Option<u64>) -> Verdict {
-    let classification = health::classify(health);
-    let state_age_ms = health.map(|h| now_ms.saturating_sub(h.updated_unix_ms));
-    let mut gate_reasons = Vec::new();
-    match health {
-        None => gate_reasons.push(GateReason::NoEvidence),
-        Some(h) => {
-            if let (Some(age), Some(max)) = (state_age_ms, max_age_ms) {
-                if age > max {
-                    gate_reasons.push(GateReason::StateStale);
-                }
-            }
-            if h.queue_depth > 0 {
-                gate_reasons.push(GateReason::QueueBacklog);
-            }
-            match classification.state {
-                HealthState::Healthy => {}
-                HealthState::Degraded => gate_reasons.push(GateReason::HealthDegraded),
-                HealthState::Failing => gate_reasons.push(GateReason::HealthFailing),
-            }
-        }
-    }
-    let rollout_gate = if gate_reasons.is_empty() {
-        Gate::Pass
-    } else {
-        Gate::Hold
-    };
-    Verdict {
-        classification,
-        rollout_gate,
-        gate_reasons,
-        state_age_ms,
-    }
-}
-
-/// The status of `state` and its events `history`.
-pub fn compute(state: &State, history: History, now_ms: u64, max_age_ms: Option<u64>) -> Status {
-    let Verdict {
-        classification: class,
-        rollout_gate,
-        gate_reasons,
-        state_age_ms,
-    } = verdict(state.health.as_ref(), now_ms, max_age_ms);
-    let health = state.health.unwrap_or_default();
-
-    let by = |map: &mut BTreeMap<String, u64>, key: &str| {
-        *map.entry(key.to_string()).or_default() += 1;
-    };
-    let mut status = Status {
-        health_state: class.state,
-        health_reason: class.reason,
-        recommendation: class.recommendation,
-        rollout_gate,
-        gate_reasons,
-        updated_unix_ms: state.health.map(|h| h.updated_unix_ms),
-        state_age_ms,
-        max_age_ms,
-        processed_case_count: state.processed_case_keys.len() as u64,
-        rollout_count: state.rollouts.len() as u64,
-        deploy_target_counts: BTreeMap::new(),
-        runtime_profile_counts: BTreeMap::new(),
-        environment_counts: BTreeMap::new(),
-        outcome_counts: BTreeMap::new(),
-        status_code_counts: BTreeMap::new(),
-        error_code_counts: BTreeMap::new(),
-        total_replicas: 0,
-        wasm_rollout_count: 0,
-        cloud_rollout_count: 0,
-        cycle_reports: history.cycle_reports,
-        invalid_cycle_reports: history.invalid_cycle_reports,
-        last_reason_codes: history.last_reason_codes,
-        reason_code_counts: history.reason_code_counts,
-        queue_depth: health.queue_depth,
-        failure_streak: health.failure_streak,
-        last_cycle_failed: health.last_cycle_failed,
-        last_cycle_completed: health.last_cycle_completed,
-    };
-    for r in &state.rollouts {
-        by(&mut status.deploy_target_counts, &r.deploy_target);
-        by(&mut status.runtime_profile_counts, &r.runtime_profile);
-        by(&mut status.environment_counts, &r.environment);
-        by(&mut status.outcome_counts, r.outcome.as_str());
-        by(&mut status.status_code_counts, &r.status_code.to_string());
-        if let Some(code) = r.error_code {
-            by(&mut status.error_code_counts, code.as_str());
-        }
-        status.total_replicas += u64::from(r.replicas);
-        match Target::parse(&r.deploy_target) {
-            Some(t) if t.is_cloud() => status.cloud_rollout_count += 1,
-            _ => status.wasm_rollout_count += 1,
-        }
-    }
-    status
-}
+pub use report::{compute, inspect, Status};
 
 #[cfg(test)]
 #[path = "status_tests.rs"]

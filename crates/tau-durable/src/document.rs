@@ -4,6 +4,9 @@
 //! owns one key must not reformat, reorder or drop what the others wrote, so the other values are
 //! carried through as raw JSON text in their original order. A file that does not parse is never
 //! overwritten.
+//!
+//! This module is the only writer of `state.json`: the runner replaces its keys with
+//! [`replace_keys`], WASM packaging and DID bootstrap theirs with [`update_key`] / [`upsert_key`].
 
 use std::fmt;
 use std::path::Path;
@@ -68,14 +71,7 @@ pub fn update_key<T: Serialize>(
         path: path.to_path_buf(),
         message,
     };
-    let mut object = match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice::<RawObject>(&bytes).map_err(|e| bad(e.to_string()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => RawObject(vec![(
-            "schema_version".into(),
-            RawValue::from_string("1".into()).expect("literal is JSON"),
-        )]),
-        Err(e) => return Err(Error::io("read", path, e)),
-    };
+    let mut object = read_object(path)?;
     let current = object
         .0
         .iter()
@@ -87,13 +83,53 @@ pub fn update_key<T: Serialize>(
     if current == Some(raw.get()) {
         return Ok(());
     }
-    match object.0.iter_mut().find(|(k, _)| k == key) {
-        Some((_, slot)) => *slot = raw,
-        None => object.0.push((key.to_string(), raw)),
+    object.set(key, raw);
+    write_object(path, &object)
+}
+
+/// Sets several top-level keys of the JSON object in `path` at once, atomically: the keys a
+/// command owns are replaced (or appended, in the given order), every other key keeps its
+/// position and its exact text, big integers included. A missing file starts as
+/// `{"schema_version": 1}`. The caller holds the state-dir lock.
+pub fn replace_keys(path: &Path, entries: Vec<(String, Box<RawValue>)>) -> Result<()> {
+    let mut object = read_object(path)?;
+    for (key, raw) in entries {
+        object.set(&key, raw);
     }
-    let mut bytes = serde_json::to_vec(&object).map_err(|e| bad(e.to_string()))?;
-    bytes.push(b'\n');
-    atomic::write(path, &bytes)
+    write_object(path, &object)
+}
+
+impl RawObject {
+    fn set(&mut self, key: &str, raw: Box<RawValue>) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some((_, slot)) => *slot = raw,
+            None => self.0.push((key.to_string(), raw)),
+        }
+    }
+}
+
+fn read_object(path: &Path) -> Result<RawObject> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<RawObject>(&bytes).map_err(|e| Error::Document {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RawObject(vec![(
+            "schema_version".into(),
+            RawValue::from_string("1".into()).expect("literal is JSON"),
+        )])),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
+fn write_object(path: &Path, object: &RawObject) -> Result<()> {
+    atomic::write_with(path, |w| {
+        serde_json::to_writer(&mut *w, object).map_err(|e| Error::Document {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        std::io::Write::write_all(w, b"\n").map_err(|e| Error::io("write", path, e))
+    })
 }
 
 #[cfg(test)]
@@ -119,6 +155,34 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"schema_version\":1,\"rollouts\":[{\"b\":2,\"a\":1}],\"x\":2,\"browser_did\":{\"did\":\"did:key:z6Mk\"}}\n"
+        );
+    }
+
+    #[test]
+    fn replacing_several_keys_keeps_big_integers_and_foreign_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let foreign = r#"{"n":123456789012345678901234567890,"f":1.0e2,"s":"\u00e9"}"#;
+        std::fs::write(
+            &path,
+            format!(r#"{{"schema_version":1,"health":{{}},"other":{foreign},"rollouts":[]}}"#),
+        )
+        .unwrap();
+        let raw = |t: &str| RawValue::from_string(t.to_string()).unwrap();
+        replace_keys(
+            &path,
+            vec![
+                ("rollouts".into(), raw("[1]")),
+                ("health".into(), raw("{\"a\":1}")),
+                ("last_run".into(), raw("null")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!(
+                "{{\"schema_version\":1,\"health\":{{\"a\":1}},\"other\":{foreign},\"rollouts\":[1],\"last_run\":null}}\n"
+            )
         );
     }
 

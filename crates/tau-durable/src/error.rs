@@ -31,6 +31,13 @@ pub enum Error {
         path.display()
     )]
     Journal { path: PathBuf, message: String },
+    /// A path tau writes under a state dir is a symlink; following it could write anywhere.
+    #[error(
+        "{} is a symlink; tau does not write through symlinks in a state dir. Replace it with a \
+         regular file or directory (or remove it) and run again",
+        path.display()
+    )]
+    Symlink { path: PathBuf },
 }
 
 impl Error {

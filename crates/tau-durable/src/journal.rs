@@ -13,6 +13,11 @@
 //! committed one, the commit never happened and every log is cut back to its recorded length
 //! (a file the transaction created is removed). Either way the intent lists the *derived* files the
 //! caller should regenerate from committed state, because those are written after the commit.
+//!
+//! The logs are line logs. One whose last line lost its newline (a torn write from before tau
+//! kept a journal, a hand edit) gets a newline before the first new record, so the new record
+//! never glues onto the torn one; the rollback length still covers it. No log is written through
+//! a symlink ([`crate::guard`]).
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
@@ -109,6 +114,8 @@ struct Pending {
     buf: Vec<u8>,
     created: bool,
     touched: bool,
+    /// The existing file does not end in a newline; one goes in before the first append.
+    torn_tail: bool,
 }
 
 /// A file of a [`Transaction`], in the order given to [`Transaction::begin`].
@@ -130,11 +137,17 @@ impl Transaction {
         let mut lengths = BTreeMap::new();
         let mut files = Vec::with_capacity(appends.len());
         for rel in appends {
-            let path = dir.join(checked_relative(&intent_path, rel)?);
+            let relative = checked_relative(&intent_path, rel)?;
+            crate::guard::refuse_symlinks(dir, &relative)?;
+            let path = dir.join(relative);
             let before = match fs::metadata(&path) {
                 Ok(meta) => Some(meta.len()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(Error::io("inspect", &path, e)),
+            };
+            let torn_tail = match before {
+                Some(len) if len > 0 => last_byte(&path, len)? != b'\n',
+                _ => false,
             };
             lengths.insert(rel.clone(), before);
             files.push(Pending {
@@ -142,6 +155,7 @@ impl Transaction {
                 buf: Vec::new(),
                 created: before.is_none(),
                 touched: false,
+                torn_tail,
             });
         }
         let intent = Intent {
@@ -213,12 +227,28 @@ fn flush(root: &Path, file: &mut Pending) -> Result<()> {
         .append(true)
         .open(&file.path)
         .map_err(|e| Error::io("open for append", &file.path, e))?;
+    if file.torn_tail && !file.touched {
+        handle
+            .write_all(b"\n")
+            .map_err(|e| Error::io("append to", &file.path, e))?;
+    }
     handle
         .write_all(&file.buf)
         .map_err(|e| Error::io("append to", &file.path, e))?;
     file.buf.clear();
     file.touched = true;
     Ok(())
+}
+
+fn last_byte(path: &Path, len: u64) -> Result<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    file.seek(SeekFrom::Start(len - 1))
+        .map_err(|e| Error::io("seek in", path, e))?;
+    let mut byte = [0u8];
+    file.read_exact(&mut byte)
+        .map_err(|e| Error::io("read", path, e))?;
+    Ok(byte[0])
 }
 
 fn remove_intent(dir: &Path) -> Result<()> {
@@ -342,6 +372,50 @@ mod tests {
             fs::read(dir.path().join("store/bp/log.jsonl")).unwrap(),
             b"entry\n"
         );
+    }
+
+    #[test]
+    fn a_record_after_a_torn_last_line_starts_on_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("events.jsonl"), b"{\"run\":1}\n{\"torn\"").unwrap();
+        let files = ["events.jsonl".to_string()];
+        let mut tx = Transaction::begin(dir.path(), 2, &files, &[]).unwrap();
+        tx.append(FileId(0), |b| b.extend_from_slice(b"{\"run\":2}\n"))
+            .unwrap();
+        tx.sync().unwrap();
+        tx.finish().unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("events.jsonl")).unwrap(),
+            b"{\"run\":1}\n{\"torn\"\n{\"run\":2}\n"
+        );
+    }
+
+    #[test]
+    fn the_newline_before_a_rolled_back_record_is_rolled_back_too() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("events.jsonl"), b"torn").unwrap();
+        let files = ["events.jsonl".to_string()];
+        let mut tx = Transaction::begin(dir.path(), 2, &files, &[]).unwrap();
+        tx.append(FileId(0), |b| b.extend_from_slice(b"new\n"))
+            .unwrap();
+        tx.sync().unwrap();
+        recover(dir.path(), 1).unwrap();
+        assert_eq!(fs::read(dir.path().join("events.jsonl")).unwrap(), b"torn");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_log_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("victim");
+        fs::write(&target, b"keep\n").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("events.jsonl")).unwrap();
+        let files = ["events.jsonl".to_string()];
+        let err = Transaction::begin(dir.path(), 2, &files, &[]).unwrap_err();
+        assert!(matches!(err, Error::Symlink { .. }), "{err}");
+        assert_eq!(fs::read(&target).unwrap(), b"keep\n");
+        assert!(!dir.path().join(INTENT_FILE).exists());
     }
 
     #[test]

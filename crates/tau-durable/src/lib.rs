@@ -11,6 +11,7 @@
 //!   before the append, so a run killed between the two is rolled back to exactly the committed
 //!   bytes and the next run cannot duplicate an entry.
 //!
+//! - [`guard`]: no write under a state dir follows a symlink out of it.
 //! - [`document`]: one top-level key of a shared JSON state file is replaced while every other
 //!   key keeps its text and order, so commands that share `state.json` never undo each other.
 //!
@@ -19,6 +20,7 @@
 pub mod atomic;
 pub mod document;
 mod error;
+pub mod guard;
 pub mod journal;
 pub mod lock;
 pub mod name;

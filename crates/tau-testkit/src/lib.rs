@@ -26,7 +26,13 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
             if rel == ".lock" {
                 continue;
             }
-            files.insert(rel, zero_times(&std::fs::read_to_string(&path).unwrap()));
+            let bytes = std::fs::read(&path).unwrap();
+            // Binary files (the processed-keys history) compare as hex.
+            let text = match String::from_utf8(bytes) {
+                Ok(text) => zero_times(&text),
+                Err(e) => e.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+            };
+            files.insert(rel, text);
         }
     }
     files
