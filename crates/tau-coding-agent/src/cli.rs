@@ -179,9 +179,19 @@ pub struct Cli {
         value_parser = clap::value_parser!(u32).range(1..), help_heading = "Runner")]
     pub deployment_events_max_files: u32,
 
-    /// Reject wasm cases whose wasm_module file does not exist (otherwise recorded as artifact_verified=false).
+    /// Accepted for compatibility; every WASM artifact a case names is required.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_REQUIRE_ARTIFACTS", help_heading = "Runner")]
     pub deployment_require_artifacts: bool,
+
+    /// Largest WASM artifact or manifest a case may name.
+    #[arg(long, value_name = "BYTES", env = "TAU_DEPLOYMENT_ARTIFACT_MAX_BYTES",
+        default_value_t = tau_deployment::artifacts::Options::default().max_bytes, help_heading = "Runner")]
+    pub deployment_artifact_max_bytes: u64,
+
+    /// Let cases name artifacts outside the fixture's directory (absolute paths, `..`).
+    #[arg(long, value_parser = BoolishValueParser::new(),
+        env = "TAU_DEPLOYMENT_ARTIFACTS_ALLOW_OUTSIDE_FIXTURE_DIR", help_heading = "Runner")]
+    pub deployment_artifacts_allow_outside_fixture_dir: bool,
 
     /// Fail at once instead of waiting when another tau process holds the state dir.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_LOCK_NO_WAIT", help_heading = "Runner")]

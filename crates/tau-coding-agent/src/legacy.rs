@@ -24,6 +24,8 @@ pub fn command(cli: &Cli) -> Option<Command> {
             events_max_bytes: cli.deployment_events_max_bytes,
             events_max_files: cli.deployment_events_max_files,
             require_artifacts: cli.deployment_require_artifacts,
+            artifact_max_bytes: cli.deployment_artifact_max_bytes,
+            allow_artifacts_outside_fixture_dir: cli.deployment_artifacts_allow_outside_fixture_dir,
             lock,
             dry_run: false,
             junit: None,

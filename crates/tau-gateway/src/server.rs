@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tau_deployment::evidence::Requirements;
 use tau_deployment::health::HealthState;
-use tau_deployment::state::Health;
+use tau_deployment::state::GateInputs;
 use tau_deployment::status::{self, Gate};
 use tokio::net::TcpListener;
 
@@ -189,11 +190,16 @@ async fn account(State(shared): State<Arc<Shared>>, request: Request, next: Next
 }
 
 /// The one place the gateway asks `tau-deployment` for the gate, so HTTP and CLI decide alike.
-fn verdict(shared: &Shared, health: Option<&Health>) -> status::Verdict {
-    status::verdict(
-        health,
+fn verdict(shared: &Shared, inputs: Option<&GateInputs>) -> status::Verdict {
+    let requirements = Requirements {
+        max_age_ms: shared.config.max_age_ms,
+        ..Requirements::default()
+    };
+    let empty = GateInputs::default();
+    status::gate(
+        inputs.unwrap_or(&empty),
         tau_deployment::now_unix_ms(),
-        shared.config.max_age_ms,
+        &requirements,
     )
 }
 
@@ -205,8 +211,8 @@ fn uptime_ms(shared: &Shared) -> u64 {
 /// check), so it carries no paths and nothing secret.
 async fn gateway_status(State(shared): State<Arc<Shared>>) -> Response {
     let snapshot = shared.cache.get().await;
-    let health = match &*snapshot {
-        Snapshot::Health(health) => *health,
+    let inputs = match &*snapshot {
+        Snapshot::Gate(inputs) => inputs.as_deref().cloned(),
         Snapshot::Unreadable(reason) => {
             let body = json!({
                 "service": SERVICE,
@@ -220,8 +226,8 @@ async fn gateway_status(State(shared): State<Arc<Shared>>) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         }
     };
-    let verdict = verdict(&shared, health.as_ref());
-    let h = health.unwrap_or_default();
+    let verdict = verdict(&shared, inputs.as_ref());
+    let h = inputs.and_then(|i| i.health).unwrap_or_default();
     let body = json!({
         "service": SERVICE,
         "version": VERSION,
@@ -259,12 +265,12 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn prometheus(State(shared): State<Arc<Shared>>) -> Response {
     let snapshot = shared.cache.get().await;
-    let (readable, health) = match &*snapshot {
-        Snapshot::Health(health) => (true, *health),
+    let (readable, inputs) = match &*snapshot {
+        Snapshot::Gate(inputs) => (true, inputs.as_deref().cloned()),
         Snapshot::Unreadable(_) => (false, None),
     };
-    let verdict = verdict(&shared, health.as_ref());
-    let h = health.unwrap_or_default();
+    let verdict = verdict(&shared, inputs.as_ref());
+    let h = inputs.and_then(|i| i.health).unwrap_or_default();
     let deployment = metrics::Deployment {
         uptime_seconds: shared.started.elapsed().as_secs_f64(),
         state_readable: readable,

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tau_deployment::state::{Health, State};
+use tau_deployment::state::{GateInputs, State};
 use tokio::sync::Mutex;
 
 /// What the handlers need from the state dir.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Snapshot {
-    /// `None`: no run recorded yet.
-    Health(Option<Health>),
+    /// What the gate is decided from; `None` when no state has been written yet.
+    Gate(Option<Box<GateInputs>>),
     /// The state file exists but cannot be read or parsed. The reason holds no path.
     Unreadable(&'static str),
 }
@@ -76,8 +76,8 @@ impl Cache {
             match previous {
                 Some(p) if p.stamp.is_some() && p.stamp == now_stamp => (now_stamp, p.snapshot),
                 _ => {
-                    let snapshot = match State::read_health(&path) {
-                        Ok(health) => Snapshot::Health(health),
+                    let snapshot = match State::read_gate_inputs(&path) {
+                        Ok(inputs) => Snapshot::Gate(inputs.map(Box::new)),
                         Err(tau_deployment::Error::StateVersion { .. }) => {
                             Snapshot::Unreadable("state_schema_unsupported")
                         }

@@ -35,10 +35,12 @@ pub struct Args {
 
 pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
     let Transport::Deployment = args.transport;
-    let health = status::transport_health(&args.state_dir.path)?;
     if args.json {
-        out.json(&health)?;
+        // The runbook tool's shape: a list of {transport, target, state_path, health}, with our
+        // classification beside each row.
+        out.json(&status::transport_health_rows(&args.state_dir.path)?)?;
     } else {
+        let health = status::transport_health(&args.state_dir.path)?;
         let s = health.snapshot.unwrap_or_default();
         out.line(&format!(
             "deployment transport health: state={} failure_streak={} queue_depth={} last_cycle_discovered={} \

@@ -7,16 +7,17 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::builder::BoolishValueParser;
 use serde_json::json;
+use tau_deployment::artifacts;
 use tau_deployment::cycle::Limits;
-use tau_deployment::driver::{ContractEvaluator, Driver};
 use tau_deployment::events::Rotation;
 use tau_deployment::fixture::Fixture;
 use tau_deployment::runner::{self, Options};
+use tau_deployment::simulated::ContractEvaluator;
 
 use super::args::{LockWait, StateDir};
 use crate::out::{self, Out};
 use crate::progress::CliHooks;
-use crate::report::{self, cases::Recorder, join};
+use crate::report::{self, cases::CaseLine, join};
 
 pub const EXAMPLES: &str = "\
 Tuning options (retries, caps, rotation) are listed by --help.
@@ -73,9 +74,19 @@ pub struct Args {
         value_parser = clap::value_parser!(u32).range(1..))]
     pub events_max_files: u32,
 
-    /// Reject wasm cases whose wasm_module file does not exist.
+    /// Accepted for the runbook's scripts; every WASM artifact a case names is required anyway.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_REQUIRE_ARTIFACTS", hide_short_help = true)]
     pub require_artifacts: bool,
+
+    /// Largest WASM artifact or manifest a case may name.
+    #[arg(long, value_name = "BYTES", env = "TAU_DEPLOYMENT_ARTIFACT_MAX_BYTES",
+        default_value_t = artifacts::Options::default().max_bytes, hide_short_help = true)]
+    pub artifact_max_bytes: u64,
+
+    /// Let cases name artifacts outside the fixture's directory (absolute paths, `..`).
+    #[arg(long, value_parser = BoolishValueParser::new(),
+        env = "TAU_DEPLOYMENT_ARTIFACTS_ALLOW_OUTSIDE_FIXTURE_DIR", hide_short_help = true)]
+    pub allow_artifacts_outside_fixture_dir: bool,
 
     #[command(flatten)]
     pub lock: LockWait,
@@ -127,14 +138,17 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
     }
     let fixture_name = fixture.name.clone();
     let github = report::github::Context::from_env();
-    let record = args.junit.is_some() || github.is_some();
     let mut hooks = CliHooks::new();
+    // Every WASM artifact a case names is required since core v2: `--require-artifacts` is kept
+    // for the runbook's scripts and changes nothing.
     let mut evaluator = ContractEvaluator::new(
         fixture_path.parent().unwrap_or(Path::new(".")),
-        args.require_artifacts,
+        artifacts::Options {
+            max_bytes: args.artifact_max_bytes,
+            allow_outside_fixture_dir: args.allow_artifacts_outside_fixture_dir,
+        },
     );
-    let mut recorder = Recorder::new(&mut evaluator, record);
-    let result = runner::run(fixture, state_dir, &options, &mut recorder, &mut hooks);
+    let result = runner::run(fixture, state_dir, &options, &mut evaluator, &mut hooks);
     hooks.finish();
     let report = result.with_context(|| {
         format!(
@@ -143,8 +157,8 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
             state_dir.display()
         )
     })?;
-    let driver = recorder.kind();
-    let cases = recorder.into_lines();
+    let driver = report.run.driver;
+    let cases: Vec<CaseLine> = report.cases.iter().map(CaseLine::from).collect();
     if let Some(path) = &args.junit {
         report::junit::write(path, &fixture_name, driver.as_str(), &cases)?;
     }

@@ -129,6 +129,15 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
             join(&report.last_reason_codes),
             report.health_reason
         ))?;
+        let evidence: Vec<String> = report
+            .evidence_fields()
+            .into_iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        out.line(&format!(
+            "deployment status evidence: {}",
+            evidence.join(" ")
+        ))?;
     }
     Ok(match refusal {
         Some(refusal) => {

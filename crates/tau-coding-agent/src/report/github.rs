@@ -125,7 +125,6 @@ mod tests {
             status_code: 202,
             error_code: None,
             attempts: 1,
-            reason: None,
             differences: vec!["status_code: expected 201, got 202".into()],
         }
     }

@@ -45,7 +45,7 @@ pub fn render(suite: &str, evidence: &str, cases: &[CaseLine]) -> String {
         let _ = writeln!(
             xml,
             ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-            escape(case.reason.as_deref().unwrap_or(&case.disposition)),
+            escape(case.reason_code()),
             escape(&case.disposition),
             escape(&format!(
                 "case_id={} blueprint_id={} deploy_target={} runtime_profile={}: {}",
@@ -113,7 +113,6 @@ mod tests {
             status_code: 503,
             error_code: Some("backend_unavailable".into()),
             attempts: 4,
-            reason: Some("control_plane_unavailable".into()),
             differences: vec![],
         }
     }
