@@ -64,10 +64,13 @@ fn deployment_contract_mixed_outcomes_hold_the_gate() {
         .arg(dir.path())
         .output()
         .unwrap();
-    let health: serde_json::Value = serde_json::from_slice(&health.stdout).unwrap();
+    // The runbook tool's shape: a list of {transport, target, state_path, health}.
+    let rows: serde_json::Value = serde_json::from_slice(&health.stdout).unwrap();
+    let health = &rows[0];
+    assert_eq!(health["transport"], "deployment");
     assert_eq!(health["health_state"], "degraded");
-    assert_eq!(health["snapshot"]["last_cycle_failed"], 1);
-    assert_eq!(health["snapshot"]["failure_streak"], 1);
+    assert_eq!(health["health"]["last_cycle_failed"], 1);
+    assert_eq!(health["health"]["failure_streak"], 1);
 }
 
 #[test]

@@ -111,7 +111,7 @@ mod tests {
             .into(),
             outcome: "retryable_failure".into(),
             status_code: 503,
-            error_code: Some("backend_unavailable".into()),
+            error_code: Some("deployment_backend_unavailable".into()),
             attempts: 4,
             differences: vec![],
         }
@@ -127,7 +127,7 @@ mod tests {
         );
         assert!(
             xml.contains(
-                "<failure message=\"control_plane_unavailable\" type=\"retries_exhausted\">"
+                "<failure message=\"deployment_backend_unavailable\" type=\"retries_exhausted\">"
             ),
             "{xml}"
         );
