@@ -221,10 +221,7 @@ fn numeric_flags_that_overflow_are_refused_not_wrapped() {
     let out = tau()
         .env("SOURCE_DATE_EPOCH", "18446744073709552")
         .args(["wasm", "package"])
-        .arg(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("testdata/deployment-wasm/edge-runtime.wasm"),
-        )
+        .arg(runbook_module())
         .arg("--state-dir")
         .arg(dir.path())
         .output()

@@ -5,43 +5,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
 use tau_testkit::wasm;
-
-fn runbook_module() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/deployment-wasm/edge-runtime.wasm")
-}
-
-fn package(state: &Path, module: &Path, extra: &[&str]) -> Output {
-    tau()
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .arg("--deployment-state-dir")
-        .arg(state)
-        .arg("--deployment-wasm-package-module")
-        .arg(module)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn package_json(state: &Path, module: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--deployment-wasm-package-json"];
-    args.extend_from_slice(extra);
-    let out = package(state, module, &args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn inspect(manifest: &Path, extra: &[&str]) -> Output {
-    tau()
-        .arg("--deployment-wasm-inspect-manifest")
-        .arg(manifest)
-        .args(extra)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn deployment_wasm_a_proposal_the_profile_forbids_exits_3_naming_it_not_2_invalid() {
