@@ -233,7 +233,7 @@ fn status_requirements_are_read_from_the_command_line() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+        assert_stderr_contains(&out, "missing.json");
     }
     // `0` (disabled) is accepted now in both forms (the flag refused it before) and reaches the
     // status reader unchanged.
@@ -296,11 +296,7 @@ fn fixture_init_writes_a_valid_starter_and_never_overwrites() {
 fn fixture_validate_lists_every_problem() {
     let out = run(&["fixture", "validate", s(&testdata("invalid-schema.json"))]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is invalid (8 problems)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "is invalid (8 problems)");
 }
 
 #[test]
@@ -327,10 +323,9 @@ fn wasm_validate_checks_without_writing_and_values_have_one_spelling() {
         "wasm_wasi",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("[possible values: wasm-wasi, channel-automation-wasi]"),
-        "{}",
-        stderr(&out)
+    assert_stderr_contains(
+        &out,
+        "[possible values: wasm-wasi, channel-automation-wasi]",
     );
 }
 

@@ -71,8 +71,8 @@ fn deployment_wasm_invalid_binaries_exit_2_naming_the_byte() {
     std::fs::write(&module, wasm::type_invalid()).unwrap();
     let out = package(&dir.path().join("state"), &module, &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("type mismatch"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("at byte offset"), "{}", stderr(&out));
+    assert_stderr_contains(&out, "type mismatch");
+    assert_stderr_contains(&out, "at byte offset");
 }
 
 #[test]
@@ -132,11 +132,7 @@ fn deployment_wasm_a_failing_smoke_refuses_the_package() {
     let state = dir.path().join("state");
     let out = package(&state, &module, &["--deployment-wasm-package-smoke"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains("runtime_smoke=failed"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "runtime_smoke=failed");
     assert!(!state.exists());
 }
 

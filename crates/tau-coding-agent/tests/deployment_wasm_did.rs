@@ -79,11 +79,7 @@ fn deployment_wasm_browser_did_needs_entropy_and_valid_names() {
     let dir = tempfile::tempdir().unwrap();
     let out = did_init(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--deployment-wasm-browser-did-entropy"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "--deployment-wasm-browser-did-entropy");
     let out = did_init(
         dir.path(),
         &[
@@ -94,11 +90,7 @@ fn deployment_wasm_browser_did_needs_entropy_and_valid_names() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("label 2 is empty"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "label 2 is empty");
     assert!(!dir.path().join("browser-did.json").exists());
 }
 

@@ -52,10 +52,9 @@ fn deployment_wasm_a_component_importing_wasi_http_never_reads_as_a_passed_smoke
     let state = dir.path().join("state");
     let out = package(&state, &module, &["--deployment-wasm-package-smoke"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("runtime_smoke=unsupported_imports:wasi:http/outgoing-handler@0.2.0"),
-        "{}",
-        stderr(&out)
+    assert_stderr_contains(
+        &out,
+        "runtime_smoke=unsupported_imports:wasi:http/outgoing-handler@0.2.0",
     );
     assert!(!state.exists());
 
@@ -101,7 +100,7 @@ fn deployment_wasm_inspect_refuses_a_symlinked_artifact_instead_of_hashing_its_t
     std::os::unix::fs::symlink("/etc/hostname", &artifact).unwrap();
     let out = inspect(Path::new(report["manifest_path"].as_str().unwrap()), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_stderr_contains(&out, "symlink");
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 
@@ -148,13 +147,7 @@ fn deployment_wasm_each_reason_code_is_listed_once() {
     .unwrap();
     let out = package(&dir.path().join("state"), &module, &[]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains(
-            "compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden\n"
-        ),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden\n");
 }
 
 #[test]
@@ -188,11 +181,7 @@ fn deployment_wasm_a_source_date_epoch_that_overflows_is_refused_not_saturated()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("SOURCE_DATE_EPOCH"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "SOURCE_DATE_EPOCH");
     assert!(!dir.path().join("state").exists());
 }
 

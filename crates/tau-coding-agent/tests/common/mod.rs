@@ -101,6 +101,13 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Fails, showing the whole of stderr, unless stderr contains `needle`.
+#[track_caller]
+pub fn assert_stderr_contains(output: &Output, needle: &str) {
+    let err = stderr(output);
+    assert!(err.contains(needle), "{err}");
+}
+
 /// Exit code of `--deployment-status-inspect --deployment-status-require-pass`, and its text line.
 pub fn gate(state: &Path) -> (Option<i32>, String) {
     let out = tau()
