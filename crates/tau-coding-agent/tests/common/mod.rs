@@ -7,6 +7,13 @@ use std::process::{Command, Output};
 /// `tau` with no `TAU_*` variables inherited from the developer's shell.
 pub fn tau() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tau"));
+    without_tau_env(&mut cmd);
+    cmd
+}
+
+/// Removes every `TAU_*` variable of the developer's shell from `cmd`, so a test sees only the
+/// flags and variables it sets itself.
+pub fn without_tau_env(cmd: &mut Command) -> &mut Command {
     for (key, _) in std::env::vars() {
         if key.starts_with("TAU_") {
             cmd.env_remove(key);
