@@ -3,22 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
-
-fn module() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/deployment-wasm/edge-runtime.wasm")
-}
-
-fn run(args: &[&str]) -> std::process::Output {
-    tau().args(args).output().unwrap()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// JSON with every `*_ms` field (the explicitly-time fields) removed.
 fn without_times(mut value: Value) -> Value {
@@ -99,7 +87,7 @@ fn runbook_flag_commands_and_their_subcommands_print_the_same() {
         "--deployment-state-dir",
         s(&a),
         "--deployment-wasm-package-module",
-        s(&module()),
+        s(&runbook_module()),
         "--deployment-wasm-package-blueprint-id",
         "edge-wasm",
         "--deployment-wasm-package-runtime-profile",
@@ -111,7 +99,7 @@ fn runbook_flag_commands_and_their_subcommands_print_the_same() {
     let sub = run(&[
         "wasm",
         "package",
-        s(&module()),
+        s(&runbook_module()),
         "--state-dir",
         s(&a),
         "--blueprint-id",
@@ -135,21 +123,16 @@ fn runbook_flag_commands_and_their_subcommands_print_the_same() {
     assert_eq!(flags.status.code(), Some(0), "{}", stderr(&flags));
     assert_eq!(stdout(&flags), stdout(&sub));
 
-    let did_flags = run(&[
-        "--deployment-wasm-browser-did-init",
-        "--deployment-wasm-browser-did-method",
-        "key",
-        "--deployment-wasm-browser-did-network",
-        "tau-devnet",
-        "--deployment-wasm-browser-did-subject",
-        "browser-agent",
-        "--deployment-wasm-browser-did-entropy",
-        "local-dev-seed",
+    let did_output = dir.path().join("did.json");
+    let mut did_args = vec!["--deployment-wasm-browser-did-init"];
+    did_args.extend_from_slice(DID_RUNBOOK);
+    did_args.extend([
         "--deployment-wasm-browser-did-output",
-        s(&dir.path().join("did.json")),
+        s(&did_output),
         "--deployment-state-dir",
         s(&a),
     ]);
+    let did_flags = run(&did_args);
     let did_sub = tau()
         .env("TAU_DEPLOYMENT_WASM_BROWSER_DID_ENTROPY", "local-dev-seed")
         .args([
@@ -250,7 +233,7 @@ fn status_requirements_are_read_from_the_command_line() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+        assert_stderr_contains(&out, "missing.json");
     }
     // `0` (disabled) is accepted now in both forms (the flag refused it before) and reaches the
     // status reader unchanged.
@@ -313,11 +296,7 @@ fn fixture_init_writes_a_valid_starter_and_never_overwrites() {
 fn fixture_validate_lists_every_problem() {
     let out = run(&["fixture", "validate", s(&testdata("invalid-schema.json"))]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is invalid (8 problems)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "is invalid (8 problems)");
 }
 
 #[test]
@@ -326,7 +305,7 @@ fn wasm_validate_checks_without_writing_and_values_have_one_spelling() {
     let out = tau()
         .current_dir(dir.path())
         .args(["wasm", "validate"])
-        .arg(module())
+        .arg(runbook_module())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -339,15 +318,14 @@ fn wasm_validate_checks_without_writing_and_values_have_one_spelling() {
     let out = run(&[
         "wasm",
         "validate",
-        s(&module()),
+        s(&runbook_module()),
         "--runtime-profile",
         "wasm_wasi",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("[possible values: wasm-wasi, channel-automation-wasi]"),
-        "{}",
-        stderr(&out)
+    assert_stderr_contains(
+        &out,
+        "[possible values: wasm-wasi, channel-automation-wasi]",
     );
 }
 

@@ -2,17 +2,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-
-fn run(args: &[&str]) -> std::process::Output {
-    tau().args(args).output().unwrap()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 #[test]
 fn junit_report_has_one_testcase_per_evaluated_case() {

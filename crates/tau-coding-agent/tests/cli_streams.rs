@@ -96,11 +96,7 @@ fn a_full_stdout_device_is_an_error_exit_2_with_a_message() {
     ] {
         let out = with_full_stdout(cmd);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert!(
-            stderr(&out).contains("cannot write to standard output"),
-            "{}",
-            stderr(&out)
-        );
+        assert_stderr_contains(&out, "cannot write to standard output");
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
 }
@@ -216,25 +212,18 @@ fn numeric_flags_that_overflow_are_refused_not_wrapped() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--queue-limit"), "{}", stderr(&out));
+    assert_stderr_contains(&out, "--queue-limit");
     let dir = tempfile::tempdir().unwrap();
     let out = tau()
         .env("SOURCE_DATE_EPOCH", "18446744073709552")
         .args(["wasm", "package"])
-        .arg(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("testdata/deployment-wasm/edge-runtime.wasm"),
-        )
+        .arg(runbook_module())
         .arg("--state-dir")
         .arg(dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("SOURCE_DATE_EPOCH"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "SOURCE_DATE_EPOCH");
 }
 
 #[test]

@@ -118,11 +118,7 @@ fn deployment_contract_invalid_fixture_exits_2_listing_every_problem_and_writes_
 fn deployment_contract_runner_requires_a_fixture() {
     let out = tau().arg("--deployment-contract-runner").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--deployment-fixture"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "--deployment-fixture");
 }
 
 #[test]
@@ -152,7 +148,7 @@ fn deployment_contract_zero_limits_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let out = run_fixture("rollout-pass.json", dir.path(), &[flag, "0"]);
         assert_eq!(out.status.code(), Some(2), "{flag}");
-        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+        assert_stderr_contains(&out, flag);
     }
 }
 

@@ -3,43 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
 use tau_testkit::wasm;
-
-fn runbook_module() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/deployment-wasm/edge-runtime.wasm")
-}
-
-fn package(state: &Path, module: &Path, extra: &[&str]) -> Output {
-    tau()
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .arg("--deployment-state-dir")
-        .arg(state)
-        .arg("--deployment-wasm-package-module")
-        .arg(module)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn package_json(state: &Path, module: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--deployment-wasm-package-json"];
-    args.extend_from_slice(extra);
-    let out = package(state, module, &args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn inspect(manifest: &Path, extra: &[&str]) -> Output {
-    tau()
-        .arg("--deployment-wasm-inspect-manifest")
-        .arg(manifest)
-        .args(extra)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn deployment_wasm_runbook_package_is_reproducible_and_inspects_compliant() {
@@ -105,8 +71,8 @@ fn deployment_wasm_invalid_binaries_exit_2_naming_the_byte() {
     std::fs::write(&module, wasm::type_invalid()).unwrap();
     let out = package(&dir.path().join("state"), &module, &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("type mismatch"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("at byte offset"), "{}", stderr(&out));
+    assert_stderr_contains(&out, "type mismatch");
+    assert_stderr_contains(&out, "at byte offset");
 }
 
 #[test]
@@ -166,11 +132,7 @@ fn deployment_wasm_a_failing_smoke_refuses_the_package() {
     let state = dir.path().join("state");
     let out = package(&state, &module, &["--deployment-wasm-package-smoke"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains("runtime_smoke=failed"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "runtime_smoke=failed");
     assert!(!state.exists());
 }
 

@@ -17,21 +17,10 @@ fn did_init(state: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-const RUNBOOK: &[&str] = &[
-    "--deployment-wasm-browser-did-method",
-    "key",
-    "--deployment-wasm-browser-did-network",
-    "tau-devnet",
-    "--deployment-wasm-browser-did-subject",
-    "browser-agent",
-    "--deployment-wasm-browser-did-entropy",
-    "local-dev-seed",
-];
-
 #[test]
 fn deployment_wasm_browser_did_runbook_command_is_deterministic_and_secret_free() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let out = did_init(a.path(), RUNBOOK);
+    let out = did_init(a.path(), DID_RUNBOOK);
     assert!(out.status.success(), "{}", stderr(&out));
     let line = stdout(&out);
     assert!(
@@ -39,7 +28,7 @@ fn deployment_wasm_browser_did_runbook_command_is_deterministic_and_secret_free(
         "{line}"
     );
     assert!(line.trim_end().ends_with("persisted=true"), "{line}");
-    did_init(b.path(), RUNBOOK);
+    did_init(b.path(), DID_RUNBOOK);
     let file_a = std::fs::read(a.path().join("browser-did.json")).unwrap();
     assert_eq!(
         file_a,
@@ -90,11 +79,7 @@ fn deployment_wasm_browser_did_needs_entropy_and_valid_names() {
     let dir = tempfile::tempdir().unwrap();
     let out = did_init(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--deployment-wasm-browser-did-entropy"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "--deployment-wasm-browser-did-entropy");
     let out = did_init(
         dir.path(),
         &[
@@ -105,11 +90,7 @@ fn deployment_wasm_browser_did_needs_entropy_and_valid_names() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("label 2 is empty"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "label 2 is empty");
     assert!(!dir.path().join("browser-did.json").exists());
 }
 
@@ -141,7 +122,7 @@ fn deployment_wasm_browser_did_entropy_comes_from_the_environment_and_stays_hidd
 fn deployment_wasm_browser_did_and_the_runner_keep_each_others_state() {
     let dir = tempfile::tempdir().unwrap();
     run_fixture("rollout-pass.json", dir.path(), &[]);
-    assert!(did_init(dir.path(), RUNBOOK).status.success());
+    assert!(did_init(dir.path(), DID_RUNBOOK).status.success());
     run_fixture("mixed-outcomes.json", dir.path(), &[]);
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
@@ -171,7 +152,7 @@ fn deployment_wasm_browser_did_wasm_build_matches_native() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    assert!(did_init(dir.path(), RUNBOOK).status.success());
+    assert!(did_init(dir.path(), DID_RUNBOOK).status.success());
     let native = std::fs::read_to_string(dir.path().join("browser-did.json")).unwrap();
     let request = r#"{"method":"key","network":"tau-devnet","subject":"browser-agent","entropy":"local-dev-seed"}"#;
     let probe = std::process::Command::new("deno")
@@ -211,7 +192,7 @@ fn deployment_wasm_browser_did_unwritable_output_records_nothing_in_state() {
     std::fs::write(&state, before).unwrap();
     // A regular file where the output's parent directory should be: the write must fail.
     std::fs::write(dir.path().join("blocker"), "file").unwrap();
-    let mut args = RUNBOOK.to_vec();
+    let mut args = DID_RUNBOOK.to_vec();
     let output = dir.path().join("blocker").join("browser-did.json");
     let output = output.to_str().unwrap();
     args.extend(["--deployment-wasm-browser-did-output", output]);

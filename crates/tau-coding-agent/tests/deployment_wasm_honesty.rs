@@ -5,43 +5,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
 use tau_testkit::wasm;
-
-fn runbook_module() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/deployment-wasm/edge-runtime.wasm")
-}
-
-fn package(state: &Path, module: &Path, extra: &[&str]) -> Output {
-    tau()
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .arg("--deployment-state-dir")
-        .arg(state)
-        .arg("--deployment-wasm-package-module")
-        .arg(module)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn package_json(state: &Path, module: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--deployment-wasm-package-json"];
-    args.extend_from_slice(extra);
-    let out = package(state, module, &args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn inspect(manifest: &Path, extra: &[&str]) -> Output {
-    tau()
-        .arg("--deployment-wasm-inspect-manifest")
-        .arg(manifest)
-        .args(extra)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn deployment_wasm_a_proposal_the_profile_forbids_exits_3_naming_it_not_2_invalid() {
@@ -86,10 +52,9 @@ fn deployment_wasm_a_component_importing_wasi_http_never_reads_as_a_passed_smoke
     let state = dir.path().join("state");
     let out = package(&state, &module, &["--deployment-wasm-package-smoke"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("runtime_smoke=unsupported_imports:wasi:http/outgoing-handler@0.2.0"),
-        "{}",
-        stderr(&out)
+    assert_stderr_contains(
+        &out,
+        "runtime_smoke=unsupported_imports:wasi:http/outgoing-handler@0.2.0",
     );
     assert!(!state.exists());
 
@@ -135,7 +100,7 @@ fn deployment_wasm_inspect_refuses_a_symlinked_artifact_instead_of_hashing_its_t
     std::os::unix::fs::symlink("/etc/hostname", &artifact).unwrap();
     let out = inspect(Path::new(report["manifest_path"].as_str().unwrap()), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_stderr_contains(&out, "symlink");
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 
@@ -182,13 +147,7 @@ fn deployment_wasm_each_reason_code_is_listed_once() {
     .unwrap();
     let out = package(&dir.path().join("state"), &module, &[]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains(
-            "compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden\n"
-        ),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "compliance_reason_codes=required_abi_missing,import_module_not_allowlisted,import_module_forbidden\n");
 }
 
 #[test]
@@ -222,11 +181,7 @@ fn deployment_wasm_a_source_date_epoch_that_overflows_is_refused_not_saturated()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("SOURCE_DATE_EPOCH"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_contains(&out, "SOURCE_DATE_EPOCH");
     assert!(!dir.path().join("state").exists());
 }
 

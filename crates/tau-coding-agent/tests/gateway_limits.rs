@@ -163,11 +163,7 @@ fn gateway_short_of_descriptors_keeps_answering_liveness_under_a_flood_of_idle_s
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_tau"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("TAU_") {
-            cmd.env_remove(key);
-        }
-    }
+    without_tau_env(&mut cmd);
     let gw = serve_with(
         &mut cmd,
         dir.path(),

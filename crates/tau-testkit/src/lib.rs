@@ -9,32 +9,38 @@ use std::path::Path;
 /// Every file of a state dir (except the lock), keyed by relative path, with time fields zeroed:
 /// two runs over the same inputs must produce equal snapshots.
 pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
+    let mut snapshot = BTreeMap::new();
+    for rel in files(dir) {
+        if rel == ".lock" {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(&rel)).unwrap();
+        // Binary files (the processed-keys history) compare as hex.
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => zero_times(&text),
+            Err(e) => e.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        snapshot.insert(rel, text);
+    }
+    snapshot
+}
+
+/// Every file under `dir` (not directories), as sorted paths relative to `dir`.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
+            } else {
+                let rel = path.strip_prefix(dir).unwrap();
+                files.push(rel.to_string_lossy().into_owned());
             }
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if rel == ".lock" {
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            // Binary files (the processed-keys history) compare as hex.
-            let text = match String::from_utf8(bytes) {
-                Ok(text) => zero_times(&text),
-                Err(e) => e.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
-            };
-            files.insert(rel, text);
         }
     }
+    files.sort();
     files
 }
 

@@ -21,14 +21,33 @@ fn packaged(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
         .manifest_path
 }
 
+/// The runbook's edge module packaged into a fresh temp dir, kept alive by the returned guard.
+fn edge_package() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    (dir, manifest)
+}
+
+fn artifact_of(manifest: &Path) -> std::path::PathBuf {
+    Manifest::read(manifest)
+        .unwrap()
+        .artifact_file(manifest)
+        .unwrap()
+}
+
+/// Edits the manifest's text in place, as a hand or a tool outside tau would.
+fn rewrite(manifest: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(manifest).unwrap().replace(from, to);
+    std::fs::write(manifest, text).unwrap();
+}
+
 fn codes(path: &Path) -> Vec<ReasonCode> {
     inspect(path).unwrap().report.reason_codes
 }
 
 #[test]
 fn a_fresh_package_inspects_compliant() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let (_dir, manifest) = edge_package();
     let report = inspect(&manifest).unwrap().report;
     assert!(report.compliant, "{report:?}");
     assert_eq!(report.constraint_target_role, "control_plane_gateway");
@@ -38,26 +57,15 @@ fn a_fresh_package_inspects_compliant() {
 
 #[test]
 fn a_missing_artifact_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
-    std::fs::remove_file(
-        Manifest::read(&manifest)
-            .unwrap()
-            .artifact_file(&manifest)
-            .unwrap(),
-    )
-    .unwrap();
+    let (_dir, manifest) = edge_package();
+    std::fs::remove_file(artifact_of(&manifest)).unwrap();
     assert_eq!(codes(&manifest), [ReasonCode::ArtifactMissing]);
 }
 
 #[test]
 fn a_resized_artifact_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
-    let artifact = Manifest::read(&manifest)
-        .unwrap()
-        .artifact_file(&manifest)
-        .unwrap();
+    let (_dir, manifest) = edge_package();
+    let artifact = artifact_of(&manifest);
     std::fs::write(&artifact, wasm::no_imports()).unwrap();
     let c = codes(&manifest);
     assert!(
@@ -69,24 +77,16 @@ fn a_resized_artifact_is_reported() {
 
 #[test]
 fn edited_constraints_are_drift() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("2097152", "99999999");
-    std::fs::write(&manifest, text).unwrap();
+    let (_dir, manifest) = edge_package();
+    rewrite(&manifest, "2097152", "99999999");
     assert_eq!(codes(&manifest), [ReasonCode::ManifestProfileDrift]);
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("\"no_native_process_exec\",\n", "");
-    std::fs::write(&manifest, text).unwrap();
+    rewrite(&manifest, "\"no_native_process_exec\",\n", "");
     assert!(codes(&manifest).contains(&ReasonCode::RequiredFeatureGateMissing));
 }
 
 #[test]
 fn artifact_paths_that_leave_the_manifest_dir_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let (_dir, manifest) = edge_package();
     let original = std::fs::read_to_string(&manifest).unwrap();
     let sha = Manifest::read(&manifest).unwrap().artifact_sha256;
     for bad in ["../m.wasm", "/etc/passwd", "sub/x.wasm", ".."] {
@@ -117,13 +117,11 @@ proptest! {
     /// Package then inspect is compliant and reproducible; flipping any artifact byte is caught.
     #[test]
     fn flipping_one_artifact_byte_is_a_hash_mismatch(position in 0usize..10_000, bit in 0u8..8) {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = packaged(dir.path(), &wasm::edge_runtime());
+        let (_dir, manifest) = edge_package();
         prop_assert!(inspect(&manifest).unwrap().report.compliant);
-        let again = tempfile::tempdir().unwrap();
-        let second = packaged(again.path(), &wasm::edge_runtime());
+        let (_again, second) = edge_package();
         prop_assert_eq!(std::fs::read(&manifest).unwrap(), std::fs::read(&second).unwrap());
-        let artifact = Manifest::read(&manifest).unwrap().artifact_file(&manifest).unwrap();
+        let artifact = artifact_of(&manifest);
         let mut bytes = std::fs::read(&artifact).unwrap();
         let at = position % bytes.len();
         bytes[at] ^= 1 << bit;
@@ -142,12 +140,8 @@ proptest! {
 #[cfg(unix)]
 #[test]
 fn a_symlinked_artifact_or_manifest_is_refused_not_hashed() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
-    let artifact = Manifest::read(&manifest)
-        .unwrap()
-        .artifact_file(&manifest)
-        .unwrap();
+    let (dir, manifest) = edge_package();
+    let artifact = artifact_of(&manifest);
     let outside = dir.path().join("hostname");
     std::fs::write(&outside, b"not the deliverable\n").unwrap();
     std::fs::remove_file(&artifact).unwrap();
@@ -163,12 +157,8 @@ fn a_symlinked_artifact_or_manifest_is_refused_not_hashed() {
 
 #[test]
 fn control_characters_from_the_manifest_are_escaped_in_the_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("\"edge-wasm\"", "\"edge\\u001b[2J\\nforged=1\"");
-    std::fs::write(&manifest, text).unwrap();
+    let (_dir, manifest) = edge_package();
+    rewrite(&manifest, "\"edge-wasm\"", "\"edge\\u001b[2J\\nforged=1\"");
     let report = inspect(&manifest).unwrap().report;
     assert!(
         !report.blueprint_id.chars().any(char::is_control),
@@ -184,8 +174,7 @@ fn control_characters_from_the_manifest_are_escaped_in_the_report() {
 
 #[test]
 fn smoke_findings_added_later_keep_each_code_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let (_dir, manifest) = edge_package();
     let mut inspected = inspect(&manifest).unwrap();
     for detail in ["first", "second"] {
         inspected.add_finding(Finding::new(ReasonCode::RuntimeSmokeFailed, detail));
@@ -200,12 +189,8 @@ fn smoke_findings_added_later_keep_each_code_once() {
 
 #[test]
 fn an_oversized_artifact_reports_what_its_imports_imply() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
-    let artifact = Manifest::read(&manifest)
-        .unwrap()
-        .artifact_file(&manifest)
-        .unwrap();
+    let (_dir, manifest) = edge_package();
+    let artifact = artifact_of(&manifest);
     std::fs::write(&artifact, wasm::sized(3 << 20)).unwrap();
     let c = codes(&manifest);
     assert!(
@@ -217,8 +202,7 @@ fn an_oversized_artifact_reports_what_its_imports_imply() {
 
 #[test]
 fn a_manifest_the_runbook_tool_wrote_without_artifact_kind_inspects() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = packaged(dir.path(), &wasm::edge_runtime());
+    let (_dir, manifest) = edge_package();
     let mut value: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     value.as_object_mut().unwrap().remove("artifact_kind");

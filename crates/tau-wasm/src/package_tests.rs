@@ -1,11 +1,17 @@
 use super::*;
 use crate::profile::ReasonCode;
-use tau_testkit::wasm;
+use tau_testkit::{files, wasm};
 
 fn write_module(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// The runbook's edge module written into `dir`, with the `out` and `state` dirs it packages into.
+fn edge_layout(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let module = write_module(dir, "edge.wasm", &wasm::edge_runtime());
+    (module, dir.join("out"), dir.join("state"))
 }
 
 fn request<'a>(module: &'a Path, out: &'a Path, state: &'a Path) -> Request<'a> {
@@ -22,8 +28,7 @@ fn request<'a>(module: &'a Path, out: &'a Path, state: &'a Path) -> Request<'a> 
 #[test]
 fn packaging_writes_content_addressed_files_and_a_state_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
-    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let (module, out, state) = edge_layout(dir.path());
     let prepared = prepare(&request(&module, &out, &state)).unwrap();
     let packaged = write(&prepared, Wait::FailFast).unwrap();
     let sha = &prepared.manifest.artifact_sha256;
@@ -189,33 +194,14 @@ fn an_oversized_module_without_imports_also_reports_the_assumed_abi() {
     }
 }
 
-/// Every file under `dir`, relative, sorted.
-fn tree(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn a_failure_after_the_files_are_staged_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
-    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let (module, out, state) = edge_layout(dir.path());
     let prepared = prepare(&request(&module, &out, &state)).unwrap();
     let mut staged_seen = Vec::new();
     let err = write_with_fault(&prepared, Wait::FailFast, || {
-        staged_seen = tree(&out);
+        staged_seen = files(&out);
         Err(Error::Manifest {
             path: out.clone(),
             message: "injected".into(),
@@ -228,26 +214,24 @@ fn a_failure_after_the_files_are_staged_leaves_nothing() {
         2,
         "both temps were written: {staged_seen:?}"
     );
-    assert!(tree(&out).is_empty(), "{:?}", tree(&out));
+    assert!(files(&out).is_empty(), "{:?}", files(&out));
     assert!(!state.join("state.json").exists());
 }
 
 #[test]
 fn a_failed_state_update_removes_the_files_it_wrote() {
     let dir = tempfile::tempdir().unwrap();
-    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
-    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let (module, out, state) = edge_layout(dir.path());
     std::fs::create_dir_all(state.join("state.json")).unwrap();
     let prepared = prepare(&request(&module, &out, &state)).unwrap();
     assert!(write(&prepared, Wait::FailFast).is_err());
-    assert!(tree(&out).is_empty(), "{:?}", tree(&out));
+    assert!(files(&out).is_empty(), "{:?}", files(&out));
 }
 
 #[test]
 fn a_temp_file_left_by_a_killed_run_is_swept_by_the_next() {
     let dir = tempfile::tempdir().unwrap();
-    let module = write_module(dir.path(), "edge.wasm", &wasm::edge_runtime());
-    let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+    let (module, out, state) = edge_layout(dir.path());
     let prepared = prepare(&request(&module, &out, &state)).unwrap();
     let stale = prepared.dir.join(format!(
         ".{}.wasm.tmp-999999999",
@@ -257,7 +241,7 @@ fn a_temp_file_left_by_a_killed_run_is_swept_by_the_next() {
     std::fs::write(&stale, b"half a module").unwrap();
     write(&prepared, Wait::FailFast).unwrap();
     assert!(!stale.exists());
-    assert_eq!(tree(&prepared.dir).len(), 2, "{:?}", tree(&prepared.dir));
+    assert_eq!(files(&prepared.dir).len(), 2, "{:?}", files(&prepared.dir));
 }
 
 #[cfg(unix)]
@@ -280,5 +264,5 @@ fn symlinked_modules_and_output_dirs_are_refused() {
     let prepared = prepare(&request(&real, &out, &state)).unwrap();
     let err = write(&prepared, Wait::FailFast).unwrap_err().to_string();
     assert!(err.contains("symlink"), "{err}");
-    assert!(tree(&elsewhere).is_empty());
+    assert!(files(&elsewhere).is_empty());
 }

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::{json, Value};
+use tau_wasm::package as pkg;
 use tau_wasm::profile::{Finding, ReasonCode};
-use tau_wasm::{package as pkg, Error};
 
 use super::{
     generated_unix_ms, not_compliant, print_findings, smoke, smoke_failed, InspectArgs,
@@ -32,12 +32,7 @@ pub fn package(args: &PackageArgs, out: &mut Out) -> Result<ExitCode> {
     };
     let prepared = match pkg::prepare(&request) {
         Ok(prepared) => prepared,
-        Err(Error::NonCompliant {
-            path,
-            profile_id,
-            findings,
-        }) => return not_compliant("package", &path, &profile_id, &findings, args.json, out),
-        Err(e) => return Err(e.into()),
+        Err(e) => return not_compliant("package", e, args.json, out),
     };
     let (runtime_smoke, smoke_detail, smoke_ok) = smoke(args.smoke, &prepared.bytes)?;
     if !smoke_ok {
@@ -158,12 +153,7 @@ pub fn validate(args: &ValidateArgs, out: &mut Out) -> Result<ExitCode> {
     let profile = args.runtime_profile.library();
     let checked = match pkg::check_module(&args.module, profile) {
         Ok(checked) => checked,
-        Err(Error::NonCompliant {
-            path,
-            profile_id,
-            findings,
-        }) => return not_compliant("validate", &path, &profile_id, &findings, args.json, out),
-        Err(e) => return Err(e.into()),
+        Err(e) => return not_compliant("validate", e, args.json, out),
     };
     let (runtime_smoke, smoke_detail, smoke_ok) = smoke(args.smoke, &checked.bytes)?;
     if !smoke_ok {

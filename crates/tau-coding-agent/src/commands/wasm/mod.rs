@@ -190,22 +190,24 @@ fn print_findings(findings: &[Finding]) {
     }
 }
 
-/// A module the profile refuses: the findings on stderr, the error object with `--json`.
-fn not_compliant(
-    verb: &str,
-    path: &std::path::Path,
-    profile_id: &str,
-    findings: &[Finding],
-    json: bool,
-    out: &mut Out,
-) -> Result<ExitCode> {
+/// A module the profile refuses: the findings on stderr, the error object with `--json`. Any
+/// other error (unreadable or invalid module) passes through unchanged.
+fn not_compliant(verb: &str, err: tau_wasm::Error, json: bool, out: &mut Out) -> Result<ExitCode> {
+    let tau_wasm::Error::NonCompliant {
+        path,
+        profile_id,
+        findings,
+    } = err
+    else {
+        return Err(err.into());
+    };
     let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
     out::warn(&format!(
         "deployment wasm {verb} refused: module={} constraint_profile_id={profile_id} compliance_reason_codes={}",
         path.display(),
         join(&codes)
     ));
-    print_findings(findings);
+    print_findings(&findings);
     let refusal = Refusal::new(
         REFUSED,
         "module_not_compliant",
