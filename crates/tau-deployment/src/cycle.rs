@@ -143,7 +143,9 @@ pub struct Counts {
 /// The cases one run will evaluate, in order.
 #[derive(Debug, Clone)]
 pub struct Plan<'f> {
-    pub queue: Vec<(&'f Case, Sym)>,
+    /// The cases to evaluate, in order. Their keys are derived again when each is evaluated:
+    /// holding a key per queued case cost about 100 bytes a case for the whole run.
+    pub queue: Vec<&'f Case>,
     /// Discovery, dedupe and backlog counters; the rest are filled in by [`execute`].
     pub counts: Counts,
 }
@@ -159,17 +161,16 @@ pub fn plan<'f>(
         discovered: fixture.cases.len() as u64,
         ..Counts::default()
     };
-    let mut pending: Vec<(&Case, Sym)> = Vec::with_capacity(fixture.cases.len());
+    let mut pending: Vec<&Case> = Vec::with_capacity(fixture.cases.len());
     // Validation keeps trimmed case ids unique, so keys never repeat within one fixture.
     for case in &fixture.cases {
-        let key = case_key(case);
-        if is_processed(&key) {
+        if is_processed(&case_key(case)) {
             counts.duplicate_skips += 1;
         } else {
-            pending.push((case, key));
+            pending.push(case);
         }
     }
-    pending.sort_unstable_by(|(a, _), (b, _)| {
+    pending.sort_unstable_by(|a, b| {
         (&a.case_id, &a.blueprint_id, &a.deploy_target).cmp(&(
             &b.case_id,
             &b.blueprint_id,
@@ -196,7 +197,8 @@ pub fn execute<'f>(
 ) -> Result<Counts> {
     let mut counts = plan.counts;
     let total = plan.queue.len();
-    for (done, (case, key)) in plan.queue.into_iter().enumerate() {
+    for (done, case) in plan.queue.into_iter().enumerate() {
+        let key = case_key(case);
         let deploy = |driver: &mut dyn Driver, attempt| {
             driver
                 .deploy(&case.request, attempt)

@@ -156,11 +156,7 @@ pub fn run(
     };
 
     // Every file this run appends to is named in the journal before the first byte is written.
-    let touched: BTreeSet<&str> = plan
-        .queue
-        .iter()
-        .map(|(case, _)| &*case.blueprint_id)
-        .collect();
+    let touched: BTreeSet<&str> = plan.queue.iter().map(|case| &*case.blueprint_id).collect();
     let mut appends = vec![
         events::FILE.to_string(),
         history::PROCESSED_FILE.to_string(),

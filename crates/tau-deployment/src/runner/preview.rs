@@ -41,7 +41,7 @@ pub fn preview(fixture: &Fixture, dir: &Path, options: &Options) -> Result<Previ
         to_apply: plan
             .queue
             .iter()
-            .map(|(case, _)| PreviewCase {
+            .map(|case| PreviewCase {
                 case_id: case.case_id.to_string(),
                 blueprint_id: case.blueprint_id.to_string(),
                 deploy_target: case.deploy_target.to_string(),
