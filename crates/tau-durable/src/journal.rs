@@ -95,7 +95,7 @@ pub fn recover(dir: &Path, committed: u64) -> Result<Recovery> {
 }
 
 /// Flush a file's buffer to disk once it holds this much.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 /// A set of appends made exactly-once by the intent written when it begins.
 ///
