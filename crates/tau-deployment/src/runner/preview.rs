@@ -35,7 +35,7 @@ pub struct Preview {
 pub fn preview(fixture: &Fixture, dir: &Path, options: &Options) -> Result<Preview> {
     check_options(options)?;
     let state = State::load(&dir.join(STATE_FILE))?;
-    let processed = Processed::load(dir, &state, fixture)?;
+    let processed = Processed::load(dir, &state, &fixture.cases)?;
     let plan = cycle::plan(fixture, |key| processed.contains(key), &options.limits);
     Ok(Preview {
         to_apply: plan
