@@ -80,9 +80,10 @@ pub fn drain(
         drop(case);
         done += 1;
         hooks.progress(done, total);
-        // Halving the allocation whenever it is half empty copies each case at most once more
-        // in total, and keeps the queue's memory within twice what is still to run.
-        if reversed.capacity() > 1024 && reversed.len() < reversed.capacity() / 2 {
+        // Shrinking whenever three quarters are free copies a third of the cases once more in
+        // total (into freshly faulted pages, which is what makes copies dear) and keeps the
+        // queue's memory within four times what is still to run.
+        if reversed.capacity() > 1024 && reversed.len() < reversed.capacity() / 4 {
             reversed.shrink_to_fit();
         }
     }
