@@ -11,13 +11,20 @@
 # the ratio between the two. Targets (issue 9 §8): a fresh run at most half of `json.load`
 # (ratio_to_json_load <= 0.5) and peak RSS under 400 MB at 1,000,000 cases; each line says
 # whether its figures meet them.
+#
+# TAU_BIN=PATH benchmarks that binary instead of building this checkout (before/after comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${RUNS:-3}"
 [ "$#" -gt 0 ] || set -- 100000
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet -p tau-coding-agent
+if [ -n "${TAU_BIN:-}" ]; then
+  tau="$TAU_BIN"
+else
+  cargo build --release --quiet -p tau-coding-agent
+  tau=target/release/tau
+fi
 # The fixture's WASM cases name these modules; a missing artifact is refused, not deployed.
 mkdir -p "$work/modules"
 cp testdata/deployment-contract/modules/edge-runtime.wasm "$work/modules/edge-runtime.wasm"
@@ -34,7 +41,7 @@ t = time.perf_counter(); json.load(open(sys.argv[1])); print(time.perf_counter()
       "$work/fixture.json" >>"$work/json_times"
     rm -rf "$work/state"
     sync
-    /usr/bin/time -f '%e %M' -o "$work/time" target/release/tau \
+    /usr/bin/time -f '%e %M' -o "$work/time" "$tau" \
       --deployment-contract-runner \
       --deployment-fixture "$work/fixture.json" \
       --deployment-state-dir "$work/state" \
