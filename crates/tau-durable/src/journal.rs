@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;
+use crate::early_sync::{EarlySync, EARLY_SYNC_BYTES};
 use crate::{Error, Result};
 
 /// The journal's file name inside the state dir.
@@ -105,12 +106,14 @@ const OPEN_HANDLES: usize = 256;
 /// A set of appends made exactly-once by the intent written when it begins.
 ///
 /// Appends stream: each file has a bounded buffer that is flushed (without fsync) when full, so
-/// memory stays flat however many entries a run writes. [`sync`](Self::sync) flushes the rest
-/// and fsyncs every file once.
+/// memory stays flat however many entries a run writes. A log that grows past a megabyte is
+/// fsynced early in the background ([`crate::early_sync`]) so the disk works while the run does.
+/// [`sync`](Self::sync) flushes the rest, waits for those, and fsyncs every file once more.
 #[derive(Debug)]
 pub struct Transaction {
     dir: PathBuf,
     files: Vec<Pending>,
+    early: EarlySync,
 }
 
 #[derive(Debug)]
@@ -120,6 +123,8 @@ struct Pending {
     /// Kept open after the first flush when `keep_open`.
     handle: Option<fs::File>,
     keep_open: bool,
+    /// Bytes written since this file's last early fsync was requested.
+    unsynced: u64,
     created: bool,
     touched: bool,
     /// The existing file does not end in a newline; one goes in before the first append.
@@ -163,6 +168,7 @@ impl Transaction {
                 buf: Vec::new(),
                 handle: None,
                 keep_open: files.len() < OPEN_HANDLES,
+                unsynced: 0,
                 created: before.is_none(),
                 touched: false,
                 torn_tail,
@@ -178,6 +184,7 @@ impl Transaction {
         Ok(Transaction {
             dir: dir.to_path_buf(),
             files,
+            early: EarlySync::default(),
         })
     }
 
@@ -186,7 +193,7 @@ impl Transaction {
         let file = &mut self.files[id.0];
         fill(&mut file.buf);
         if file.buf.len() >= CHUNK {
-            flush(&self.dir, file)?;
+            flush(&self.dir, file, &mut self.early)?;
         }
         Ok(())
     }
@@ -194,9 +201,12 @@ impl Transaction {
     /// Writes every buffered byte and fsyncs each appended file and each new directory entry.
     /// After this returns the caller commits its state, then calls [`finish`](Self::finish).
     pub fn sync(&mut self) -> Result<()> {
+        for file in &mut self.files {
+            flush(&self.dir, file, &mut self.early)?;
+        }
+        self.early.finish()?;
         let mut new_dirs = Vec::new();
         for file in &mut self.files {
-            flush(&self.dir, file)?;
             if !file.touched {
                 continue;
             }
@@ -228,7 +238,7 @@ impl Transaction {
     }
 }
 
-fn flush(root: &Path, file: &mut Pending) -> Result<()> {
+fn flush(root: &Path, file: &mut Pending, early: &mut EarlySync) -> Result<()> {
     if file.buf.is_empty() {
         return Ok(());
     }
@@ -251,9 +261,14 @@ fn flush(root: &Path, file: &mut Pending) -> Result<()> {
     handle
         .write_all(&file.buf)
         .map_err(|e| Error::io("append to", &file.path, e))?;
+    file.unsynced += file.buf.len() as u64;
     file.buf.clear();
     file.touched = true;
     if file.keep_open {
+        if file.unsynced >= EARLY_SYNC_BYTES {
+            early.request(&file.path, &handle)?;
+            file.unsynced = 0;
+        }
         file.handle = Some(handle);
     }
     Ok(())
@@ -459,6 +474,29 @@ mod tests {
             assert_eq!(bytes.len(), CHUNK + format!("{i}\n").len(), "{name}");
             assert!(bytes.ends_with(format!("a{i}\n").as_bytes()), "{name}");
         }
+    }
+
+    #[test]
+    fn logs_fsynced_early_are_still_rolled_back_when_the_commit_never_lands() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("big.jsonl"), b"old\n").unwrap();
+        let names = ["big.jsonl".to_string()];
+        let mut tx = Transaction::begin(dir.path(), 2, &names, &[]).unwrap();
+        let line = vec![b'x'; 1023];
+        // Several early fsyncs' worth, in appends smaller than one flush.
+        let lines = 3 * (EARLY_SYNC_BYTES as usize) / 1024 + 7;
+        for _ in 0..lines {
+            tx.append(FileId(0), |b| {
+                b.extend_from_slice(&line);
+                b.push(b'\n')
+            })
+            .unwrap();
+        }
+        tx.sync().unwrap();
+        let written = fs::metadata(dir.path().join("big.jsonl")).unwrap().len();
+        assert_eq!(written, 4 + 1024 * lines as u64);
+        recover(dir.path(), 1).unwrap();
+        assert_eq!(fs::read(dir.path().join("big.jsonl")).unwrap(), b"old\n");
     }
 
     #[test]
