@@ -107,7 +107,7 @@ const OPEN_HANDLES: usize = 256;
 ///
 /// Appends stream: each file has a bounded buffer that is flushed (without fsync) when full, so
 /// memory stays flat however many entries a run writes. A log that grows past a megabyte is
-/// fsynced early in the background ([`crate::early_sync`]) so the disk works while the run does.
+/// fsynced early by a background thread, so the disk works while the run does.
 /// [`sync`](Self::sync) flushes the rest, waits for those, and fsyncs every file once more.
 #[derive(Debug)]
 pub struct Transaction {
