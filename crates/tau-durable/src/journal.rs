@@ -19,7 +19,7 @@
 //! never glues onto the torn one; the rollback length still covers it. No log is written through
 //! a symlink ([`crate::guard`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -114,6 +114,9 @@ pub struct Transaction {
     dir: PathBuf,
     files: Vec<Pending>,
     early: EarlySync,
+    /// Directories with entries this transaction created: fsynced once each in `sync`, however
+    /// many new logs they hold.
+    new_entries: BTreeSet<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -185,6 +188,7 @@ impl Transaction {
             dir: dir.to_path_buf(),
             files,
             early: EarlySync::default(),
+            new_entries: BTreeSet::new(),
         })
     }
 
@@ -193,7 +197,7 @@ impl Transaction {
         let file = &mut self.files[id.0];
         fill(&mut file.buf);
         if file.buf.len() >= CHUNK {
-            flush(&self.dir, file, &mut self.early)?;
+            flush(&self.dir, file, &mut self.early, &mut self.new_entries)?;
         }
         Ok(())
     }
@@ -202,10 +206,9 @@ impl Transaction {
     /// After this returns the caller commits its state, then calls [`finish`](Self::finish).
     pub fn sync(&mut self) -> Result<()> {
         for file in &mut self.files {
-            flush(&self.dir, file, &mut self.early)?;
+            flush(&self.dir, file, &mut self.early, &mut self.new_entries)?;
         }
         self.early.finish()?;
-        let mut new_dirs = Vec::new();
         for file in &mut self.files {
             if !file.touched {
                 continue;
@@ -221,13 +224,12 @@ impl Transaction {
                 .sync_data()
                 .map_err(|e| Error::io("fsync", &file.path, e))?;
             if file.created {
-                new_dirs.push(atomic::parent_of(&file.path).to_path_buf());
+                self.new_entries
+                    .insert(atomic::parent_of(&file.path).to_path_buf());
             }
         }
-        new_dirs.sort();
-        new_dirs.dedup();
-        for parent in new_dirs {
-            atomic::sync_dir(&parent)?;
+        for parent in &self.new_entries {
+            atomic::sync_dir(parent)?;
         }
         Ok(())
     }
@@ -238,12 +240,17 @@ impl Transaction {
     }
 }
 
-fn flush(root: &Path, file: &mut Pending, early: &mut EarlySync) -> Result<()> {
+fn flush(
+    root: &Path,
+    file: &mut Pending,
+    early: &mut EarlySync,
+    new_entries: &mut BTreeSet<PathBuf>,
+) -> Result<()> {
     if file.buf.is_empty() {
         return Ok(());
     }
     if file.created && !file.touched {
-        create_dirs_durably(root, atomic::parent_of(&file.path))?;
+        create_dirs(root, atomic::parent_of(&file.path), new_entries)?;
     }
     let mut handle = match file.handle.take() {
         Some(handle) => handle,
@@ -322,8 +329,9 @@ fn cut_back(path: &Path, before: Option<u64>) -> Result<()> {
     }
 }
 
-/// Creates `target` (inside `root`) and makes each newly created level durable in its parent.
-fn create_dirs_durably(root: &Path, target: &Path) -> Result<()> {
+/// Creates `target` (inside `root`), adding the parent of each newly created level to
+/// `new_entries` so `sync` makes it durable.
+fn create_dirs(root: &Path, target: &Path, new_entries: &mut BTreeSet<PathBuf>) -> Result<()> {
     if target.is_dir() {
         return Ok(());
     }
@@ -337,8 +345,8 @@ fn create_dirs_durably(root: &Path, target: &Path) -> Result<()> {
         }
     }
     fs::create_dir_all(target).map_err(|e| Error::io("create directory", target, e))?;
-    for dir in missing.iter().rev() {
-        atomic::sync_dir(atomic::parent_of(dir))?;
+    for dir in &missing {
+        new_entries.insert(atomic::parent_of(dir).to_path_buf());
     }
     Ok(())
 }
