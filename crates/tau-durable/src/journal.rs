@@ -209,6 +209,7 @@ impl Transaction {
             flush(&self.dir, file, &mut self.early, &mut self.new_entries)?;
         }
         self.early.finish()?;
+        let mut touched = Vec::new();
         for file in &mut self.files {
             if !file.touched {
                 continue;
@@ -220,18 +221,18 @@ impl Transaction {
                     .open(&file.path)
                     .map_err(|e| Error::io("open for fsync", &file.path, e))?,
             };
-            handle
-                .sync_data()
-                .map_err(|e| Error::io("fsync", &file.path, e))?;
             if file.created {
                 self.new_entries
                     .insert(atomic::parent_of(&file.path).to_path_buf());
             }
+            touched.push((file.path.as_path(), handle));
         }
-        for parent in &self.new_entries {
-            atomic::sync_dir(parent)?;
-        }
-        Ok(())
+        // Concurrent fsyncs share journal commits; one after another, each waits for its own.
+        atomic::in_parallel(&touched, |(path, handle)| {
+            handle.sync_data().map_err(|e| Error::io("fsync", *path, e))
+        })?;
+        let dirs: Vec<&PathBuf> = self.new_entries.iter().collect();
+        atomic::in_parallel(&dirs, |dir| atomic::sync_dir(dir))
     }
 
     /// Removes the intent once the state commit and the derived outputs are on disk.
