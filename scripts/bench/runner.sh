@@ -7,15 +7,24 @@
 #
 # For each N it generates an N-case fixture (64 blueprints, every target/runtime pair plus a
 # rejected case), runs it RUNS times (default 3) into a fresh state dir, and prints the median wall
-# time, cases/s and the peak RSS. Targets on a 2-core machine: 100,000 cases within 1 s;
-# 1,000,000 within 12x of that; peak RSS at most 1 GB at 1,000,000.
+# time, cases/s, the peak RSS, and the median time of Python's `json.load` of the same fixture with
+# the ratio between the two. Targets (issue 9 §8): a fresh run at most half of `json.load`
+# (ratio_to_json_load <= 0.5) and peak RSS under 400 MB at 1,000,000 cases; each line says
+# whether its figures meet them.
+#
+# TAU_BIN=PATH benchmarks that binary instead of building this checkout (before/after comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${RUNS:-3}"
 [ "$#" -gt 0 ] || set -- 100000
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet -p tau-coding-agent
+if [ -n "${TAU_BIN:-}" ]; then
+  tau="$TAU_BIN"
+else
+  cargo build --release --quiet -p tau-coding-agent
+  tau=target/release/tau
+fi
 # The fixture's WASM cases name these modules; a missing artifact is refused, not deployed.
 mkdir -p "$work/modules"
 cp testdata/deployment-contract/modules/edge-runtime.wasm "$work/modules/edge-runtime.wasm"
@@ -25,10 +34,14 @@ first_n=""
 for n in "$@"; do
   python3 scripts/bench/gen-fixture.py "$n" "$work/fixture.json"
   : >"$work/times"
+  : >"$work/json_times"
   for _ in $(seq "$runs"); do
+    python3 -c 'import json,sys,time
+t = time.perf_counter(); json.load(open(sys.argv[1])); print(time.perf_counter() - t)' \
+      "$work/fixture.json" >>"$work/json_times"
     rm -rf "$work/state"
     sync
-    /usr/bin/time -f '%e %M' -o "$work/time" target/release/tau \
+    /usr/bin/time -f '%e %M' -o "$work/time" "$tau" \
       --deployment-contract-runner \
       --deployment-fixture "$work/fixture.json" \
       --deployment-state-dir "$work/state" \
@@ -39,15 +52,22 @@ for n in "$@"; do
   done
   state_mb=$(du -sm "$work/state" | cut -f1)
   fixture_mb=$(du -m "$work/fixture.json" | cut -f1)
-  python3 - "$n" "$work/times" "$fixture_mb" "$state_mb" "$first_n" "$first_seconds" "$work/secs" <<'PY'
+  python3 - "$n" "$work/times" "$fixture_mb" "$state_mb" "$first_n" "$first_seconds" "$work/secs" \
+    "$work/json_times" <<'PY'
 import statistics, sys
-n, times, fixture_mb, state_mb, first_n, first_s, secs_out = sys.argv[1:8]
+n, times, fixture_mb, state_mb, first_n, first_s, secs_out, json_times = sys.argv[1:9]
 n = int(n)
 rows = [line.split() for line in open(times) if line.strip()]
 secs = statistics.median(float(r[0]) for r in rows)
 rss_mb = max(int(r[1]) for r in rows) / 1024
+json_secs = statistics.median(float(line) for line in open(json_times) if line.strip())
+ratio = secs / json_secs
 out = (f"runner bench: cases={n} runs={len(rows)} median_seconds={secs:.2f} cases_per_s={n / secs:,.0f} "
-       f"peak_rss_mb={rss_mb:.0f} fixture_mb={fixture_mb} state_mb={state_mb}")
+       f"peak_rss_mb={rss_mb:.0f} fixture_mb={fixture_mb} state_mb={state_mb} "
+       f"json_load_seconds={json_secs:.2f} ratio_to_json_load={ratio:.2f} "
+       f"time_target={'met' if ratio <= 0.5 else 'missed'}")
+if n >= 1_000_000:
+    out += f" rss_target_400mb={'met' if rss_mb < 400 else 'missed'}"
 if first_n:
     out += f" scale_vs_{first_n}={secs / float(first_s):.1f}x_time_for_{n / int(first_n):.0f}x_cases"
 print(out)

@@ -143,7 +143,9 @@ pub struct Counts {
 /// The cases one run will evaluate, in order.
 #[derive(Debug, Clone)]
 pub struct Plan<'f> {
-    pub queue: Vec<(&'f Case, Sym)>,
+    /// The cases to evaluate, in order. Their keys are derived again when each is evaluated:
+    /// holding a key per queued case cost about 100 bytes a case for the whole run.
+    pub queue: Vec<&'f Case>,
     /// Discovery, dedupe and backlog counters; the rest are filled in by [`execute`].
     pub counts: Counts,
 }
@@ -159,23 +161,16 @@ pub fn plan<'f>(
         discovered: fixture.cases.len() as u64,
         ..Counts::default()
     };
-    let mut pending: Vec<(&Case, Sym)> = Vec::with_capacity(fixture.cases.len());
+    let mut pending: Vec<&Case> = Vec::with_capacity(fixture.cases.len());
     // Validation keeps trimmed case ids unique, so keys never repeat within one fixture.
     for case in &fixture.cases {
-        let key = case_key(case);
-        if is_processed(&key) {
+        if is_processed(&case_key(case)) {
             counts.duplicate_skips += 1;
         } else {
-            pending.push((case, key));
+            pending.push(case);
         }
     }
-    pending.sort_unstable_by(|(a, _), (b, _)| {
-        (&a.case_id, &a.blueprint_id, &a.deploy_target).cmp(&(
-            &b.case_id,
-            &b.blueprint_id,
-            &b.deploy_target,
-        ))
-    });
+    pending.sort_unstable_by(|a, b| queue_order(a, b));
     let take = pending.len().min(limits.queue_limit);
     counts.backlog = (pending.len() - take) as u64;
     pending.truncate(take);
@@ -184,6 +179,15 @@ pub fn plan<'f>(
         queue: pending,
         counts,
     }
+}
+
+/// The order cases run in. Case ids are unique, so no two cases compare equal.
+pub(crate) fn queue_order(a: &Case, b: &Case) -> std::cmp::Ordering {
+    (&a.case_id, &a.blueprint_id, &a.deploy_target).cmp(&(
+        &b.case_id,
+        &b.blueprint_id,
+        &b.deploy_target,
+    ))
 }
 
 /// Evaluates every planned case with retries and passes each result to `sink` in queue order.
@@ -196,56 +200,68 @@ pub fn execute<'f>(
 ) -> Result<Counts> {
     let mut counts = plan.counts;
     let total = plan.queue.len();
-    for (done, (case, key)) in plan.queue.into_iter().enumerate() {
-        let deploy = |driver: &mut dyn Driver, attempt| {
-            driver
-                .deploy(&case.request, attempt)
-                .map_err(|source| Error::Driver {
-                    case_id: case.case_id.to_string(),
-                    blueprint_id: case.blueprint_id.to_string(),
-                    attempt,
-                    source,
-                })
-        };
-        let mut attempt = 1;
-        let mut response = deploy(driver, attempt)?;
-        while response.outcome == Outcome::RetryableFailure {
-            counts.retryable_failures += 1;
-            if attempt >= limits.retry_max_attempts {
-                break;
-            }
-            hooks.sleep(limits.retry_delay(attempt));
-            attempt += 1;
-            counts.retry_attempts += 1;
-            response = deploy(driver, attempt)?;
-        }
-        let disposition = judge(case, &response);
-        match &disposition {
-            Disposition::Applied => {
-                counts.applied += 1;
-                counts.upserted_rollouts += 1;
-                match Target::parse(&case.deploy_target) {
-                    Some(t) if t.is_cloud() => counts.cloud_rollouts += 1,
-                    _ => counts.wasm_rollouts += 1,
-                }
-            }
-            Disposition::Rejected => counts.malformed += 1,
-            Disposition::RetriesExhausted => counts.failed += 1,
-            Disposition::ContractMismatch(_) => {
-                counts.failed += 1;
-                counts.contract_mismatches += 1;
-            }
-        }
-        sink(CaseResult {
-            case,
-            key,
-            attempts: attempt,
-            response,
-            disposition,
-        })?;
+    for (done, case) in plan.queue.into_iter().enumerate() {
+        sink(evaluate(case, limits, driver, hooks, &mut counts)?)?;
         hooks.progress(done + 1, total);
     }
     Ok(counts)
+}
+
+/// Runs one case to its last attempt, judges it and counts it.
+pub(crate) fn evaluate<'c>(
+    case: &'c Case,
+    limits: &Limits,
+    driver: &mut dyn Driver,
+    hooks: &mut dyn Hooks,
+    counts: &mut Counts,
+) -> Result<CaseResult<'c>> {
+    let key = case_key(case);
+    let deploy = |driver: &mut dyn Driver, attempt| {
+        driver
+            .deploy(&case.request, attempt)
+            .map_err(|source| Error::Driver {
+                case_id: case.case_id.to_string(),
+                blueprint_id: case.blueprint_id.to_string(),
+                attempt,
+                source,
+            })
+    };
+    let mut attempt = 1;
+    let mut response = deploy(driver, attempt)?;
+    while response.outcome == Outcome::RetryableFailure {
+        counts.retryable_failures += 1;
+        if attempt >= limits.retry_max_attempts {
+            break;
+        }
+        hooks.sleep(limits.retry_delay(attempt));
+        attempt += 1;
+        counts.retry_attempts += 1;
+        response = deploy(driver, attempt)?;
+    }
+    let disposition = judge(case, &response);
+    match &disposition {
+        Disposition::Applied => {
+            counts.applied += 1;
+            counts.upserted_rollouts += 1;
+            match Target::parse(&case.deploy_target) {
+                Some(t) if t.is_cloud() => counts.cloud_rollouts += 1,
+                _ => counts.wasm_rollouts += 1,
+            }
+        }
+        Disposition::Rejected => counts.malformed += 1,
+        Disposition::RetriesExhausted => counts.failed += 1,
+        Disposition::ContractMismatch(_) => {
+            counts.failed += 1;
+            counts.contract_mismatches += 1;
+        }
+    }
+    Ok(CaseResult {
+        case,
+        key,
+        attempts: attempt,
+        response,
+        disposition,
+    })
 }
 
 impl CaseResult<'_> {
@@ -346,6 +362,10 @@ fn matches(got: Field<'_>, want: &Expected) -> bool {
         (got, Expected::Json(want)) => got.equals(want),
     }
 }
+
+#[path = "cycle_owned.rs"]
+mod owned;
+pub use owned::{drain, plan_owned, Queue};
 
 #[cfg(test)]
 #[path = "cycle_tests.rs"]

@@ -80,7 +80,7 @@ fn plan_orders_by_case_id_and_leaves_the_rest_pending() {
         ..Limits::default()
     };
     let plan = plan(&f, |_| false, &limits);
-    let ids: Vec<&str> = plan.queue.iter().map(|(c, _)| &*c.case_id).collect();
+    let ids: Vec<&str> = plan.queue.iter().map(|c| &*c.case_id).collect();
     assert_eq!(ids, ["a", "b"]);
     assert_eq!(
         (
@@ -217,9 +217,9 @@ proptest! {
             }
             runs += 1;
             prop_assert_eq!(plan.counts.backlog as usize, n - processed.len() - plan.queue.len());
-            for (case, key) in plan.queue {
+            for case in plan.queue {
                 order.push(case.case_id.to_string());
-                prop_assert!(processed.insert(key.to_string()));
+                prop_assert!(processed.insert(case_key(case).to_string()));
             }
         }
         prop_assert_eq!(runs, n.div_ceil(limit));

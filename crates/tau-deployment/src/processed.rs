@@ -9,7 +9,7 @@ use std::path::Path;
 use rustc_hash::FxHashSet;
 
 use crate::cycle;
-use crate::fixture::Fixture;
+use crate::fixture::Case;
 use crate::history::{self, KeyDigest};
 use crate::state::State;
 use crate::Result;
@@ -21,8 +21,8 @@ pub struct Processed<'s> {
 }
 
 impl<'s> Processed<'s> {
-    /// Looks up `fixture`'s keys in `state`'s window and in the committed history of `dir`.
-    pub fn load(dir: &Path, state: &'s State, fixture: &Fixture) -> Result<Self> {
+    /// Looks up the keys of `cases` in `state`'s window and in the committed history of `dir`.
+    pub fn load(dir: &Path, state: &'s State, cases: &[Case]) -> Result<Self> {
         let mut window: FxHashSet<&str> = state.processed_case_keys.iter().map(|k| &**k).collect();
         if state.totals.is_none() {
             // A history still inline: every rollout's case was processed, even one whose key an
@@ -33,8 +33,7 @@ impl<'s> Processed<'s> {
         let found = if committed == 0 {
             FxHashSet::default()
         } else {
-            let candidates: FxHashSet<KeyDigest> = fixture
-                .cases
+            let candidates: FxHashSet<KeyDigest> = cases
                 .iter()
                 .map(|case| history::key_digest(&cycle::case_key(case)))
                 .collect();

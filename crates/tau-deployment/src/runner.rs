@@ -150,16 +150,20 @@ pub fn run(
     let legacy = migrate::Legacy::of(&state)?;
     let mut totals = legacy.totals.clone();
 
-    let plan = {
-        let processed = Processed::load(dir, &state, &fixture)?;
-        cycle::plan(&fixture, |key| processed.contains(key), &options.limits)
+    let fixture_sha256 = fixture.sha256;
+    let queue = {
+        let processed = Processed::load(dir, &state, &fixture.cases)?;
+        cycle::plan_owned(
+            fixture.cases,
+            |key| processed.contains(key),
+            &options.limits,
+        )
     };
 
     // Every file this run appends to is named in the journal before the first byte is written.
-    let touched: BTreeSet<&str> = plan
-        .queue
-        .iter()
-        .map(|(case, _)| &*case.blueprint_id)
+    let touched: BTreeSet<Sym> = queue
+        .cases()
+        .map(|case| case.blueprint_id.clone())
         .collect();
     let mut appends = vec![
         events::FILE.to_string(),
@@ -170,13 +174,13 @@ pub fn run(
     const PROCESSED: FileId = FileId(1);
     const ROLLOUTS: FileId = FileId(2);
     let mut derived = Vec::with_capacity(touched.len());
-    let mut files: FxHashMap<&str, (FileId, FileId)> = FxHashMap::default();
+    let mut files: FxHashMap<Sym, (FileId, FileId)> = FxHashMap::default();
     for blueprint in &touched {
         let log = FileId(appends.len());
         appends.push(channel::log_path(blueprint));
         let context = FileId(appends.len());
         appends.push(channel::context_path(blueprint));
-        files.insert(blueprint, (log, context));
+        files.insert(blueprint.clone(), (log, context));
         derived.push(blueprint.to_string());
     }
     let mut tx = Transaction::begin(dir, generation, &appends, &derived)?;
@@ -187,10 +191,10 @@ pub fn run(
     let cap = options.limits.processed_case_cap;
     let mut recent_rollouts: VecDeque<RolloutRecord> = VecDeque::new();
     let mut recent_keys: VecDeque<Sym> = VecDeque::new();
-    let mut cases = Vec::with_capacity(plan.queue.len());
+    let mut cases = Vec::with_capacity(queue.len());
     let mut contract_failures = Vec::new();
     let mut sink = |result: CaseResult<'_>| -> Result<()> {
-        let (log, context) = files[&*result.case.blueprint_id];
+        let (log, context) = files[result.case.blueprint_id.as_str()];
         tx.append(log, |buf| channel::write_log_entry(buf, &result, now))?;
         tx.append(context, |buf| {
             channel::write_context_line(buf, &result, now)
@@ -225,11 +229,9 @@ pub fn run(
         cases.push(case_report(&result));
         Ok(())
     };
-    let counts = cycle::execute(plan, &options.limits, driver, hooks, &mut sink)?;
+    let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
     drop(touched);
     drop(files);
-    let fixture_sha256 = fixture.sha256.clone();
-    drop(fixture);
 
     let previous_streak = state.health.map_or(0, |h| h.failure_streak);
     let health = Health {
@@ -348,6 +350,7 @@ fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> R
             list.push(record);
         }
     }
+    let mut files = Vec::with_capacity(by_blueprint.len());
     for (blueprint, records) in by_blueprint {
         // A name from a hand-edited journal that is not a blueprint id is not ours to write.
         if crate::blueprint::check_id(blueprint).is_err() {
@@ -356,9 +359,10 @@ fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> R
         let path = channel::memory_path(dir, blueprint);
         tau_durable::guard::refuse_symlinks_at(dir, &path)?;
         let text = channel::render_memory(blueprint, records.into_iter());
-        tau_durable::atomic::write(&path, text.as_bytes())?;
+        files.push((path, text.into_bytes()));
     }
-    Ok(())
+    // All at once: their fsyncs overlap instead of queueing one behind another.
+    Ok(tau_durable::atomic::write_many(&files)?)
 }
 
 #[cfg(test)]

@@ -169,33 +169,26 @@ impl State {
 
     /// Writes the keys this module owns atomically; every other key in the file keeps its text.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let encode = |key: &str, value: &dyn erased::Encode| -> Result<(String, Box<RawValue>)> {
-            let raw = value.encode().map_err(|e| Error::Io {
-                op: "serialize state file",
-                path: path.to_path_buf(),
-                source: e.into(),
-            })?;
-            Ok((key.to_string(), raw))
-        };
-        let mut entries = vec![
-            encode("schema_version", &SCHEMA_VERSION)?,
-            encode("commit_generation", &self.commit_generation)?,
-            encode("processed_case_keys", &self.processed_case_keys)?,
-            encode("rollouts", &self.rollouts)?,
+        use tau_durable::document::Encode;
+        let mut entries: Vec<(&str, &dyn Encode)> = vec![
+            ("schema_version", &SCHEMA_VERSION),
+            ("commit_generation", &self.commit_generation),
+            ("processed_case_keys", &self.processed_case_keys),
+            ("rollouts", &self.rollouts),
         ];
         if let Some(health) = &self.health {
-            entries.push(encode("health", health)?);
+            entries.push(("health", health));
         }
         if let Some(run) = &self.last_run {
-            entries.push(encode("last_run", run)?);
+            entries.push(("last_run", run));
         }
         if let Some(run) = &self.evidence_run {
-            entries.push(encode("evidence_run", run)?);
+            entries.push(("evidence_run", run));
         }
         if let Some(totals) = &self.totals {
-            entries.push(encode("history_totals", totals)?);
+            entries.push(("history_totals", totals));
         }
-        Ok(tau_durable::document::replace_keys(path, entries)?)
+        Ok(tau_durable::document::replace_encoded(path, &entries)?)
     }
 
     /// Inserts or replaces rollouts, keeping the list in [`rollout_order`] and at most
@@ -263,22 +256,6 @@ pub struct GateInputs {
     pub health: Option<Health>,
     pub last_run: Option<RunRecord>,
     pub evidence_run: Option<RunRecord>,
-}
-
-mod erased {
-    use serde::Serialize;
-    use serde_json::value::RawValue;
-
-    /// Lets [`super::State::save`] encode values of different types through one closure.
-    pub trait Encode {
-        fn encode(&self) -> serde_json::Result<Box<RawValue>>;
-    }
-
-    impl<T: Serialize> Encode for T {
-        fn encode(&self) -> serde_json::Result<Box<RawValue>> {
-            serde_json::value::to_raw_value(self)
-        }
-    }
 }
 
 impl Serialize for State {

@@ -15,17 +15,21 @@ use rustc_hash::FxHashSet as HashSet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An immutable, cheaply cloned string.
+///
+/// One pointer wide: an `Arc<str>` is two (pointer and length), and a case holds about a dozen
+/// of these, as does each per-case report, so at a million cases the length words alone were
+/// close to 100 MB. The length lives with the text instead, behind the shared pointer.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Sym(Arc<str>);
+pub struct Sym(Arc<Box<str>>);
 
 thread_local! {
-    static TABLE: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
+    static TABLE: RefCell<Option<HashSet<Sym>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with interning on for this thread; the table is dropped afterwards, so its memory is
 /// bounded by the distinct strings of one parse.
 pub fn scope<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(Option<HashSet<Arc<str>>>);
+    struct Reset(Option<HashSet<Sym>>);
     impl Drop for Reset {
         fn drop(&mut self) {
             TABLE.with(|t| *t.borrow_mut() = self.0.take());
@@ -41,21 +45,21 @@ impl Sym {
     pub fn new(text: &str) -> Self {
         TABLE.with(|t| match t.borrow_mut().as_mut() {
             Some(table) => match table.get(text) {
-                Some(shared) => Sym(shared.clone()),
+                Some(shared) => shared.clone(),
                 None => {
-                    let shared: Arc<str> = Arc::from(text);
+                    let shared = Sym(Arc::new(Box::from(text)));
                     table.insert(shared.clone());
-                    Sym(shared)
+                    shared
                 }
             },
-            None => Sym(Arc::from(text)),
+            None => Sym(Arc::new(Box::from(text))),
         })
     }
 
     /// Makes a `Sym` that is never shared through the table: for values unique per case, where
     /// interning would only grow the table.
-    pub fn unique(text: impl Into<Arc<str>>) -> Self {
-        Sym(text.into())
+    pub fn unique(text: impl Into<Box<str>>) -> Self {
+        Sym(Arc::new(text.into()))
     }
 
     pub fn as_str(&self) -> &str {

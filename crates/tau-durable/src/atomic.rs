@@ -120,6 +120,11 @@ fn temp_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+#[path = "atomic_many.rs"]
+mod many;
+pub(crate) use many::in_parallel;
+pub use many::write_many;
+
 #[cfg(test)]
 mod tests {
     use super::*;

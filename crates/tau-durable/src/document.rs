@@ -9,6 +9,7 @@
 //! [`replace_keys`], WASM packaging and DID bootstrap theirs with [`update_key`] / [`upsert_key`].
 
 use std::fmt;
+use std::io::Write;
 use std::path::Path;
 
 use serde::de::{MapAccess, Visitor};
@@ -92,11 +93,57 @@ pub fn update_key<T: Serialize>(
 /// position and its exact text, big integers included. A missing file starts as
 /// `{"schema_version": 1}`. The caller holds the state-dir lock.
 pub fn replace_keys(path: &Path, entries: Vec<(String, Box<RawValue>)>) -> Result<()> {
-    let mut object = read_object(path)?;
-    for (key, raw) in entries {
-        object.set(&key, raw);
+    let entries: Vec<(&str, &dyn Encode)> = entries
+        .iter()
+        .map(|(key, raw)| (key.as_str(), raw as &dyn Encode))
+        .collect();
+    replace_encoded(path, &entries)
+}
+
+/// A value [`replace_encoded`] writes straight into the file.
+pub trait Encode {
+    fn encode_into(&self, out: &mut dyn Write) -> serde_json::Result<()>;
+}
+
+impl<T: Serialize + ?Sized> Encode for T {
+    fn encode_into(&self, out: &mut dyn Write) -> serde_json::Result<()> {
+        serde_json::to_writer(out, self)
     }
-    write_object(path, &object)
+}
+
+/// Like [`replace_keys`], but each new value is serialized straight into the file instead of
+/// into memory first: a runner window of a million processed keys is some 75 MB of JSON, which
+/// otherwise exists twice (growing string, then raw value) while it is written.
+pub fn replace_encoded(path: &Path, entries: &[(&str, &dyn Encode)]) -> Result<()> {
+    let object = read_object(path)?;
+    let mut slots: Vec<(&str, &dyn Encode)> = object
+        .0
+        .iter()
+        .map(|(key, raw)| (key.as_str(), raw as &dyn Encode))
+        .collect();
+    for (key, value) in entries {
+        match slots.iter_mut().find(|(k, _)| k == key) {
+            Some((_, slot)) => *slot = *value,
+            None => slots.push((key, *value)),
+        }
+    }
+    let json = |e: serde_json::Error| Error::Document {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    atomic::write_with(path, |w| {
+        let io = |e| Error::io("write", path, e);
+        w.write_all(b"{").map_err(io)?;
+        for (i, (key, value)) in slots.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",").map_err(io)?;
+            }
+            serde_json::to_writer(&mut *w, key).map_err(json)?;
+            w.write_all(b":").map_err(io)?;
+            value.encode_into(&mut *w).map_err(json)?;
+        }
+        w.write_all(b"}\n").map_err(io)
+    })
 }
 
 impl RawObject {
@@ -183,6 +230,19 @@ mod tests {
             format!(
                 "{{\"schema_version\":1,\"health\":{{\"a\":1}},\"other\":{foreign},\"rollouts\":[1],\"last_run\":null}}\n"
             )
+        );
+    }
+
+    #[test]
+    fn encoded_values_are_written_as_their_compact_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, br#"{"schema_version":1,"keep":[1.50],"keys":[]}"#).unwrap();
+        let keys = vec!["a\"b".to_string(), "c".to_string()];
+        replace_encoded(&path, &[("keys", &keys), ("n", &7u64)]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"schema_version\":1,\"keep\":[1.50],\"keys\":[\"a\\\"b\",\"c\"],\"n\":7}\n"
         );
     }
 

@@ -19,6 +19,7 @@
 
 pub mod atomic;
 pub mod document;
+mod early_sync;
 mod error;
 pub mod guard;
 pub mod journal;

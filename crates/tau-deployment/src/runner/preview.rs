@@ -35,13 +35,13 @@ pub struct Preview {
 pub fn preview(fixture: &Fixture, dir: &Path, options: &Options) -> Result<Preview> {
     check_options(options)?;
     let state = State::load(&dir.join(STATE_FILE))?;
-    let processed = Processed::load(dir, &state, fixture)?;
+    let processed = Processed::load(dir, &state, &fixture.cases)?;
     let plan = cycle::plan(fixture, |key| processed.contains(key), &options.limits);
     Ok(Preview {
         to_apply: plan
             .queue
             .iter()
-            .map(|(case, _)| PreviewCase {
+            .map(|case| PreviewCase {
                 case_id: case.case_id.to_string(),
                 blueprint_id: case.blueprint_id.to_string(),
                 deploy_target: case.deploy_target.to_string(),

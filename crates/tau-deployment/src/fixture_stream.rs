@@ -1,0 +1,336 @@
+//! The fast path for a fixture on disk: read in fixed-size chunks and deserialize the `cases` array
+//! one element at a time.
+//!
+//! Holding the whole text of a million-case fixture (over 300 MB) while its cases are built was
+//! most of a run's peak memory, and faulting that buffer in cost as much time as parsing it.
+//! `serde_json`'s own reader streams but goes byte by byte through `io::Read`, which parses several
+//! times slower. Here each element is parsed from an in-memory slice of the current chunk, so the
+//! parse runs at slice speed while only one chunk of text is alive at a time.
+//!
+//! This path only ever says "valid" or "not valid here": any doubt (a syntax error, an unknown or
+//! repeated field) returns [`Outcome::Invalid`] and the caller re-reads the document the slow way,
+//! which is what reports every problem with its path. Success therefore means exactly what the
+//! whole-document parse would have accepted.
+
+use std::io::{self, Read};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Case, Fixture};
+
+/// How much fixture text is read at once; a case is a few hundred bytes, so a retry after an
+/// element that straddles two chunks re-parses almost nothing.
+const CHUNK: u64 = 4 << 20;
+
+/// What the streaming parse found.
+pub(super) enum Outcome {
+    /// Deserialized; the SHA-256 of every byte read is filled in. Semantic checks still to run.
+    Parsed(Fixture),
+    /// Not deserializable as a fixture; the caller re-reads it for the full problem list.
+    Invalid,
+}
+
+/// A window onto the source: `buf[pos..]` is text not yet consumed.
+struct Chunks<R> {
+    src: R,
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
+    hasher: Sha256,
+    chunk: u64,
+}
+
+/// A syntax or schema problem, or an I/O error that must reach the caller as such.
+enum Stop {
+    Invalid,
+    Io(io::Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Stop::Io(e)
+    }
+}
+
+type Step<T> = Result<T, Stop>;
+
+impl<R: Read> Chunks<R> {
+    /// Drops consumed text and reads the next chunk after what is left. False at end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        let old = self.buf.len();
+        let read = (&mut self.src)
+            .take(self.chunk)
+            .read_to_end(&mut self.buf)?;
+        self.hasher.update(&self.buf[old..]);
+        if read == 0 {
+            self.eof = true;
+        }
+        Ok(read > 0)
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed; `None` at end of input.
+    fn peek(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            while let Some(&b) = self.buf.get(self.pos) {
+                if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                    return Ok(Some(b));
+                }
+                self.pos += 1;
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Consumes `byte` after optional whitespace.
+    fn expect(&mut self, byte: u8) -> Step<()> {
+        if self.peek()? == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Stop::Invalid)
+        }
+    }
+
+    /// Deserializes one JSON value at the cursor. A value that runs into the end of the chunk is
+    /// parsed again once more text is in; a number is never cut short, since it is only accepted
+    /// when something follows it or the input has ended.
+    fn value<T: DeserializeOwned>(&mut self) -> Step<T> {
+        loop {
+            let rest = &self.buf[self.pos..];
+            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+            let parsed = stream.next();
+            let end = stream.byte_offset();
+            match parsed {
+                Some(Ok(value)) if end < rest.len() || self.eof => {
+                    self.pos += end;
+                    return Ok(value);
+                }
+                Some(Err(e)) if !e.is_eof() || self.eof => return Err(Stop::Invalid),
+                None if self.eof => return Err(Stop::Invalid),
+                // Cut off by the end of the chunk: read on (or learn that the input has ended).
+                _ => {
+                    self.fill()?;
+                }
+            }
+        }
+    }
+}
+
+/// Parses a fixture from `src`. Must run inside [`crate::sym::scope`] so repeated strings share
+/// storage, as in the whole-document parse.
+pub(super) fn parse(src: impl Read, size_hint: u64) -> io::Result<Outcome> {
+    parse_in_chunks(src, size_hint, CHUNK)
+}
+
+fn parse_in_chunks(src: impl Read, size_hint: u64, chunk: u64) -> io::Result<Outcome> {
+    let mut chunks = Chunks {
+        src,
+        buf: Vec::with_capacity(usize::try_from(chunk).unwrap_or(0).min(1 << 24) + 4096),
+        pos: 0,
+        eof: false,
+        hasher: Sha256::new(),
+        chunk,
+    };
+    match document(&mut chunks, size_hint) {
+        Ok(mut fixture) => {
+            // Trailing text after the document (the whole-document parse refuses it).
+            if chunks.peek()?.is_some() {
+                return Ok(Outcome::Invalid);
+            }
+            let digest = chunks.hasher.finalize();
+            fixture.sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+            Ok(Outcome::Parsed(fixture))
+        }
+        Err(Stop::Invalid) => Ok(Outcome::Invalid),
+        Err(Stop::Io(e)) => Err(e),
+    }
+}
+
+fn document<R: Read>(chunks: &mut Chunks<R>, size_hint: u64) -> Step<Fixture> {
+    chunks.expect(b'{')?;
+    let mut top = Map::new();
+    let mut cases: Option<Vec<Case>> = None;
+    if chunks.peek()? == Some(b'}') {
+        return Err(Stop::Invalid);
+    }
+    loop {
+        let key: String = chunks.value()?;
+        chunks.expect(b':')?;
+        if key == "cases" {
+            if cases.is_some() {
+                return Err(Stop::Invalid);
+            }
+            cases = Some(case_array(chunks, size_hint)?);
+        } else {
+            let value: Value = chunks.value()?;
+            if top.insert(key, value).is_some() {
+                return Err(Stop::Invalid);
+            }
+        }
+        match chunks.peek()? {
+            Some(b',') => chunks.pos += 1,
+            Some(b'}') => {
+                chunks.pos += 1;
+                break;
+            }
+            _ => return Err(Stop::Invalid),
+        }
+    }
+    let cases = cases.ok_or(Stop::Invalid)?;
+    // The other fields go through the same derive as the whole document, so their rules (required
+    // fields, no unknown ones) are the same.
+    top.insert("cases".into(), Value::Array(Vec::new()));
+    let mut fixture: Fixture =
+        serde_json::from_value(Value::Object(top)).map_err(|_| Stop::Invalid)?;
+    fixture.cases = cases;
+    Ok(fixture)
+}
+
+fn case_array<R: Read>(chunks: &mut Chunks<R>, size_hint: u64) -> Step<Vec<Case>> {
+    chunks.expect(b'[')?;
+    let mut cases = Vec::new();
+    if chunks.peek()? == Some(b']') {
+        chunks.pos += 1;
+        return Ok(cases);
+    }
+    loop {
+        let before = chunks.pos;
+        let case: Case = chunks.value()?;
+        if cases.is_empty() {
+            // Cases of one fixture are about the same size: reserving from the first one spares
+            // the doubling copies of a vector that reaches hundreds of megabytes.
+            let width = (chunks.pos.saturating_sub(before)).max(64) as u64;
+            cases.reserve(usize::try_from(size_hint / width).unwrap_or(0).min(1 << 24));
+        }
+        cases.push(case);
+        match chunks.peek()? {
+            Some(b',') => chunks.pos += 1,
+            Some(b']') => {
+                chunks.pos += 1;
+                return Ok(cases);
+            }
+            _ => return Err(Stop::Invalid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sym;
+
+    fn streamed(text: &str, chunk: u64) -> Option<Fixture> {
+        match sym::scope(|| parse_in_chunks(text.as_bytes(), text.len() as u64, chunk)).unwrap() {
+            Outcome::Parsed(fixture) => Some(fixture),
+            Outcome::Invalid => None,
+        }
+    }
+
+    fn whole(text: &str) -> Option<Fixture> {
+        sym::scope(|| serde_json::from_slice::<Fixture>(text.as_bytes())).ok()
+    }
+
+    const VALID: &str = r#" { "name" : "n", "cases": [
+        {"case_id":"a","deploy_target":"container","runtime_profile":"native","blueprint_id":"bp",
+         "environment":"staging","region":"r","container_image":"img:1","replicas":12,
+         "expected":{"outcome":"success","status_code":202,"response_body":{"status":"accepted","n":[1,{"x":"\u00e9"}]}}} ,
+        {"case_id":"b\"q","deploy_target":"wasm","runtime_profile":"wasm_wasi","blueprint_id":"bp",
+         "environment":"staging","region":"r","wasm_module":"m.wasm",
+         "expected":{"outcome":"success","status_code":201}}
+      ], "description": "d",
+      "schema_version" : 1 }
+    "#;
+
+    #[test]
+    fn every_chunk_size_gives_the_whole_document_parse_and_digest() {
+        let expected = whole(VALID).expect("the sample is a valid fixture");
+        for chunk in (1..64).chain([1 << 20]) {
+            let got = streamed(VALID, chunk).unwrap_or_else(|| panic!("chunk {chunk} refused"));
+            assert_eq!(got.cases, expected.cases, "chunk {chunk}");
+            assert_eq!(
+                (&got.name, &got.description, got.schema_version),
+                (
+                    &expected.name,
+                    &expected.description,
+                    expected.schema_version
+                )
+            );
+            assert_eq!(
+                got.sha256,
+                crate::evidence::fixture_digest(VALID.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn a_number_cut_by_a_chunk_end_is_read_whole() {
+        let text = r#"{"schema_version":1,"name":"n","cases":[]}"#.replace(":1,", ":12345,");
+        for chunk in 1..text.len() as u64 {
+            assert_eq!(
+                streamed(&text, chunk).map(|f| f.schema_version),
+                Some(12345)
+            );
+        }
+    }
+
+    #[test]
+    fn documents_the_whole_parse_refuses_are_refused() {
+        let refused = [
+            "",
+            "[]",
+            "{}",
+            r#"{"schema_version":1,"name":"n","cases":[]} x"#,
+            r#"{"schema_version":1,"name":"n","cases":[],"cases":[]}"#,
+            r#"{"schema_version":1,"name":"n","name":"m","cases":[]}"#,
+            r#"{"schema_version":1,"name":"n","cases":[],"extra":1}"#,
+            r#"{"schema_version":1,"name":"n"}"#,
+            r#"{"schema_version":1,"name":"n","cases":[{}]}"#,
+            r#"{"schema_version":1,"name":"n","cases":[],}"#,
+            r#"{"schema_version":1,"name":"n","cases":[1,]}"#,
+            r#"{"schema_version":1,"name":"n","cases":["#,
+            r#"{"schema_version":1 "name":"n","cases":[]}"#,
+        ];
+        for text in refused {
+            assert!(whole(text).is_none(), "sample {text:?} must be invalid");
+            for chunk in [1, 3, 1 << 20] {
+                assert!(streamed(text, chunk).is_none(), "{text:?} chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn loading_an_invalid_file_still_lists_every_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        let text = r#"{"schema_version":1,"name":"n","cases":[{"case_id":"a"},{"case_id":"a"}]}"#;
+        std::fs::write(&path, text).unwrap();
+        let Err(crate::Error::FixtureInvalid { problems, .. }) = Fixture::load(&path) else {
+            panic!("an invalid fixture loaded");
+        };
+        assert_eq!(problems, Fixture::parse(text.as_bytes()).unwrap_err());
+        assert!(problems.len() > 2, "{problems:?}");
+    }
+
+    proptest::proptest! {
+        /// Whatever the chunk size, the streamed parse accepts exactly what the whole-document
+        /// parse accepts, with the same cases.
+        #[test]
+        fn streaming_agrees_with_the_whole_document_parse(
+            cut in 0usize..600,
+            chunk in 1u64..200,
+        ) {
+            let text = &VALID[..cut.min(VALID.len())];
+            let expected = whole(text).map(|f| f.cases);
+            proptest::prop_assert_eq!(streamed(text, chunk).map(|f| f.cases), expected);
+        }
+    }
+}
