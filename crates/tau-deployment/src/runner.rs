@@ -53,6 +53,10 @@ pub struct Options {
     pub rotation: Rotation,
     /// Fail at once instead of waiting when another process holds the state dir.
     pub lock_no_wait: bool,
+    /// Keep a [`CaseReport`] of every evaluated case in [`Report::cases`] (for JUnit and CI
+    /// annotations). Off by default: a million-case run should not hold a report per case that
+    /// nobody reads.
+    pub keep_case_reports: bool,
 }
 
 /// What a run did, for the summary and health lines and the CI reports.
@@ -64,7 +68,8 @@ pub struct Report {
     pub classification: Classification,
     /// Human-readable description of each case that broke its contract.
     pub contract_failures: Vec<String>,
-    /// Every case this run evaluated, in queue order.
+    /// Every case this run evaluated, in queue order; empty unless
+    /// [`Options::keep_case_reports`] is set.
     pub cases: Vec<CaseReport>,
     /// The run as recorded in `state.json`.
     pub run: RunRecord,
@@ -191,7 +196,11 @@ pub fn run(
     let cap = options.limits.processed_case_cap;
     let mut recent_rollouts: VecDeque<RolloutRecord> = VecDeque::new();
     let mut recent_keys: VecDeque<Sym> = VecDeque::new();
-    let mut cases = Vec::with_capacity(queue.len());
+    let mut cases = Vec::with_capacity(if options.keep_case_reports {
+        queue.len()
+    } else {
+        0
+    });
     let mut contract_failures = Vec::new();
     let mut sink = |result: CaseResult<'_>| -> Result<()> {
         let (log, context) = files[result.case.blueprint_id.as_str()];
@@ -226,7 +235,9 @@ pub fn run(
         if let Disposition::ContractMismatch(_) = &result.disposition {
             contract_failures.extend(result.failure());
         }
-        cases.push(case_report(&result));
+        if options.keep_case_reports {
+            cases.push(case_report(&result));
+        }
         Ok(())
     };
     let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;

@@ -72,10 +72,25 @@ fn the_gate_holds_for_another_fixture_and_for_simulated_evidence() {
     assert_eq!(check(live), [GateReason::SimulatedEvidence]);
 }
 
+fn reporting() -> Options {
+    Options {
+        keep_case_reports: true,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn case_reports_are_kept_only_when_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_with(MIXED, dir.path(), &Options::default());
+    assert!(report.cases.is_empty());
+    assert_eq!(report.counts.queued, 6);
+}
+
 #[test]
 fn the_report_lists_every_evaluated_case_and_names_failures() {
     let dir = tempfile::tempdir().unwrap();
-    let report = run_with(MIXED, dir.path(), &Options::default());
+    let report = run_with(MIXED, dir.path(), &reporting());
     assert_eq!(report.cases.len(), 6);
     let retry = report
         .cases
@@ -101,7 +116,7 @@ fn a_broken_contract_fails_its_case_naming_case_and_blueprint() {
     let report = run(
         fixture(text.as_bytes()),
         dir.path(),
-        &Options::default(),
+        &reporting(),
         &mut evaluator(),
         &mut crate::hooks::Quiet,
     )
@@ -277,7 +292,7 @@ fn recorded_targets_and_profiles_are_normalized_as_the_tool_records_them() {
     let report = run(
         fixture(text.as_bytes()),
         dir.path(),
-        &Options::default(),
+        &reporting(),
         &mut evaluator(),
         &mut crate::hooks::Quiet,
     )

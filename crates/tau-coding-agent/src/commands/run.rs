@@ -123,6 +123,7 @@ fn options(args: &Args) -> Result<Options> {
             max_files: args.events_max_files,
         },
         lock_no_wait: args.lock.no_wait,
+        keep_case_reports: false,
     })
 }
 
@@ -132,12 +133,13 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
     };
     let state_dir = &args.state_dir.path;
     let fixture = Fixture::load(fixture_path)?;
-    let options = options(args)?;
+    let mut options = options(args)?;
     if args.dry_run {
         return dry_run(&fixture, state_dir, &options, args.json, out);
     }
     let fixture_name = fixture.name.clone();
     let github = report::github::Context::from_env();
+    options.keep_case_reports = args.junit.is_some() || github.is_some();
     let mut hooks = CliHooks::new();
     // Every WASM artifact a case names is required since core v2: `--require-artifacts` is kept
     // for the runbook's scripts and changes nothing.
@@ -158,6 +160,7 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
         )
     })?;
     let driver = report.run.driver;
+    // Empty unless a report asked for them (`keep_case_reports`).
     let cases: Vec<CaseLine> = report.cases.iter().map(CaseLine::from).collect();
     if let Some(path) = &args.junit {
         report::junit::write(path, &fixture_name, driver.as_str(), &cases)?;
