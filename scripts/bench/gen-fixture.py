@@ -3,9 +3,12 @@
 
 Cases cycle through every supported target/runtime pair plus a rejected one, so the benchmark
 exercises applied and rejected paths, all four artifact kinds and the channel store. Output is
-deterministic for a given N.
+deterministic for a given N. The WASM modules the cases name are copied into `modules/` beside
+the fixture: a missing artifact is refused, not deployed.
 """
 import json
+import os
+import shutil
 import sys
 
 n = int(sys.argv[1])
@@ -38,3 +41,10 @@ with open(out, "w") as f:
         }
         f.write(("," if i else "") + json.dumps(case, separators=(",", ":")) + "\n")
     f.write("]}\n")
+
+repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+modules = os.path.join(os.path.dirname(os.path.abspath(out)), "modules")
+os.makedirs(modules, exist_ok=True)
+for source, name in [("edge-runtime.wasm", "edge-runtime.wasm"), ("channel-automation.wasm", "channel.wasm")]:
+    shutil.copyfile(os.path.join(repo, "testdata/deployment-contract/modules", source),
+                    os.path.join(modules, name))

@@ -25,10 +25,6 @@ else
   cargo build --release --quiet -p tau-coding-agent
   tau=target/release/tau
 fi
-# The fixture's WASM cases name these modules; a missing artifact is refused, not deployed.
-mkdir -p "$work/modules"
-cp testdata/deployment-contract/modules/edge-runtime.wasm "$work/modules/edge-runtime.wasm"
-cp testdata/deployment-contract/modules/channel-automation.wasm "$work/modules/channel.wasm"
 first_seconds=""
 first_n=""
 for n in "$@"; do
