@@ -89,7 +89,13 @@ fn json_requested() -> bool {
         a.to_str()
             .is_some_and(|a| a == "--json" || (a.starts_with("--") && a.ends_with("-json")))
     });
-    let env = std::env::var("TAU_JSON")
-        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+    // `TAU_JSON` and every command's own `TAU_…_JSON` variable (`TAU_DEPLOYMENT_STATUS_JSON`, …).
+    let env = std::env::vars_os().any(|(key, value)| {
+        key.to_str()
+            .is_some_and(|k| k.starts_with("TAU_") && k.ends_with("JSON"))
+            && value.to_str().is_some_and(|v| {
+                matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+            })
+    });
     flag || env
 }

@@ -72,7 +72,7 @@ fn under_github_actions_failed_cases_are_annotated_and_summarised() {
     );
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        md.starts_with("earlier step\n### tau run: `contract-mismatch`"),
+        md.starts_with("earlier step\n### tau run: contract-mismatch"),
         "{md}"
     );
     assert!(

@@ -242,3 +242,15 @@ fn a_locked_state_dir_is_a_state_locked_error_object() {
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["error"]["code"], "state_locked", "{value}");
 }
+
+#[test]
+fn a_usage_error_is_json_when_a_commands_own_json_variable_asks_for_it() {
+    let out = tau()
+        .env("TAU_DEPLOYMENT_STATUS_JSON", "true")
+        .args(["--deployment-status-inspect", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["error"]["code"], "usage");
+}

@@ -65,12 +65,16 @@ pub fn case_key(case: &Request) -> Sym {
     let mut key = String::with_capacity(
         parts.iter().map(|p| p.len() + 1).sum::<usize>() + case.case_id.len(),
     );
-    for part in parts {
+    // Target, profile and environment are case-insensitive values; the blueprint id is not (it
+    // names a directory), so `Billing` and `billing` are two blueprints with two keys.
+    for (i, part) in parts.into_iter().enumerate() {
+        let fold = i < 3;
         for c in part.trim().chars() {
             match c {
                 '%' => key.push_str("%25"),
                 ':' => key.push_str("%3A"),
-                c => key.push(c.to_ascii_lowercase()),
+                c if fold => key.push(c.to_ascii_lowercase()),
+                c => key.push(c),
             }
         }
         key.push(':');

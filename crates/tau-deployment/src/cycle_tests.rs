@@ -60,12 +60,21 @@ fn run_all<'f>(
 }
 
 #[test]
-fn case_key_is_trimmed_and_lowercased_except_the_case_id() {
+fn case_key_is_trimmed_and_folds_only_target_profile_and_environment() {
     let mut c = case(" Case-A ", "Container");
     c.request.runtime_profile = Sym::new(" Native");
     c.request.environment = Sym::new("STAGING ");
     c.request.blueprint_id = Sym::new("Edge");
-    assert_eq!(&*case_key(&c), "container:native:staging:edge:Case-A");
+    assert_eq!(&*case_key(&c), "container:native:staging:Edge:Case-A");
+}
+
+#[test]
+fn blueprints_that_differ_only_by_case_have_different_keys() {
+    let mut upper = case("deploy", "container");
+    upper.request.blueprint_id = Sym::new("Billing");
+    let mut lower = case("deploy", "container");
+    lower.request.blueprint_id = Sym::new("billing");
+    assert_ne!(case_key(&upper), case_key(&lower));
 }
 
 #[test]

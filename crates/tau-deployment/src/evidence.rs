@@ -73,9 +73,15 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// Whether the run is new evidence: it evaluated at least one case. A run that only skipped
-    /// duplicates says nothing new about the change being promoted.
+    /// Whether the run is new evidence: it applied at least one case. A run that only skipped
+    /// duplicates, or whose every case was refused, deployed nothing the gate could vouch for.
     pub fn is_evidence(&self) -> bool {
+        self.cases_applied > 0
+    }
+
+    /// Whether the run judged any case at all. Only such a run says something about health: a
+    /// run of duplicates must not reset the failure streak or the queue depth of the runs before.
+    pub fn evaluated_cases(&self) -> bool {
         self.cases_evaluated > 0
     }
 

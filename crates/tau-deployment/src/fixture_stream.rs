@@ -59,6 +59,12 @@ type Step<T> = Result<T, Stop>;
 impl<R: Read> Chunks<R> {
     /// Drops consumed text and reads the next chunk after what is left. False at end of input.
     fn fill(&mut self) -> io::Result<bool> {
+        self.fill_at_least(0)
+    }
+
+    /// Reads the next chunk, or at least `at_least` bytes, so a value larger than a chunk is
+    /// re-parsed a logarithmic number of times, not once per chunk.
+    fn fill_at_least(&mut self, at_least: u64) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
@@ -66,7 +72,7 @@ impl<R: Read> Chunks<R> {
         self.pos = 0;
         let old = self.buf.len();
         let read = (&mut self.src)
-            .take(self.chunk)
+            .take(self.chunk.max(at_least))
             .read_to_end(&mut self.buf)?;
         self.hasher.update(&self.buf[old..]);
         if read == 0 {
@@ -116,9 +122,11 @@ impl<R: Read> Chunks<R> {
                 }
                 Some(Err(e)) if !e.is_eof() || self.eof => return Err(Stop::Invalid),
                 None if self.eof => return Err(Stop::Invalid),
-                // Cut off by the end of the chunk: read on (or learn that the input has ended).
+                // Cut off by the end of the chunk: read on (or learn that the input has ended),
+                // at least doubling what is buffered so one huge value costs linear time.
                 _ => {
-                    self.fill()?;
+                    let pending = u64::try_from(rest.len()).unwrap_or(u64::MAX);
+                    self.fill_at_least(pending)?;
                 }
             }
         }

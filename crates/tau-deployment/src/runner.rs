@@ -286,7 +286,9 @@ pub fn run(
 
     state.upsert_rollouts(recent_rollouts.into());
     state.remember_processed(recent_keys, cap);
-    state.health = Some(health);
+    if run.evaluated_cases() || state.health.is_none() {
+        state.health = Some(health);
+    }
     state.totals = Some(totals);
     if run.is_evidence() {
         state.evidence_run = Some(run.clone());

@@ -45,6 +45,58 @@ fn a_rerun_that_applies_nothing_keeps_the_earlier_evidence() {
 }
 
 #[test]
+fn a_run_of_duplicates_does_not_wash_out_the_failures_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    run_with(PASS, dir.path(), &Options::default());
+    let failing = run_with(MIXED, dir.path(), &Options::default());
+    assert!(failing.counts.failed > 0);
+    let rerun = run_with(PASS, dir.path(), &Options::default());
+    assert_eq!(rerun.run.cases_evaluated, 0);
+    let now = rerun.run.finished_unix_ms;
+    let status = status::inspect(dir.path(), now, &Requirements::default()).unwrap();
+    assert_eq!(status.rollout_gate, Gate::Hold);
+    assert!(
+        status.gate_reasons.contains(&GateReason::HealthDegraded),
+        "{:?}",
+        status.gate_reasons
+    );
+}
+
+const REJECTED_ONLY: &[u8] = br#"{"schema_version":1,"name":"rejected-only","cases":[
+  {"case_id":"bad","deploy_target":"mainframe","runtime_profile":"native","blueprint_id":"bp",
+   "environment":"staging","region":"r","container_image":"img:1",
+   "expected":{"outcome":"malformed_input","status_code":400,
+     "error_code":"deployment_invalid_blueprint","response_body":{"status":"rejected"},
+     "response_body_match":"subset"}}]}"#;
+
+#[test]
+fn a_run_that_applied_no_case_is_not_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_with(REJECTED_ONLY, dir.path(), &Options::default());
+    assert_eq!(
+        (report.run.cases_evaluated, report.run.cases_applied),
+        (1, 0)
+    );
+    assert!(!report.contract_broken());
+    let status = status::inspect(
+        dir.path(),
+        report.run.finished_unix_ms,
+        &Requirements::default(),
+    )
+    .unwrap();
+    assert_eq!(status.gate_reasons, [GateReason::NoEvidence]);
+}
+
+#[test]
+fn evidence_stamped_in_the_future_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_with(PASS, dir.path(), &Options::default());
+    let earlier = report.run.finished_unix_ms - status::FUTURE_SLACK_MS - 1;
+    let status = status::inspect(dir.path(), earlier, &Requirements::default()).unwrap();
+    assert_eq!(status.gate_reasons, [GateReason::StateStale]);
+}
+
+#[test]
 fn the_gate_holds_for_another_fixture_and_for_simulated_evidence() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_with(PASS, dir.path(), &Options::default());

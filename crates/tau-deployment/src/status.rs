@@ -127,16 +127,22 @@ pub struct Verdict {
     pub max_age_ms: Option<u64>,
 }
 
+/// How far ahead of this host's clock evidence may be stamped before it counts as stale.
+pub const FUTURE_SLACK_MS: u64 = 5 * 60 * 1000;
+
 /// Decides the gate from what `state.json` records, as of `now_ms`.
 pub fn gate(inputs: &GateInputs, now_ms: u64, requirements: &Requirements) -> Verdict {
     let health = inputs.health.as_ref();
     let classification = health::classify(health);
     let evidence = match (&inputs.evidence_run, &inputs.last_run, health) {
         (Some(run), _, _) => Some(Evidence::of(run, now_ms)),
-        // Runs are recorded, and none evaluated a case.
+        // Runs are recorded, and none applied a case.
         (None, Some(_), _) => None,
-        (None, None, Some(h)) => Some(Evidence::legacy(h, now_ms)),
-        (None, None, None) => None,
+        // State written by the runbook's tool: its last run is evidence only if it judged cases.
+        (None, None, Some(h)) if h.last_cycle_completed.saturating_add(h.last_cycle_failed) > 0 => {
+            Some(Evidence::legacy(h, now_ms))
+        }
+        (None, None, _) => None,
     };
     let max_age_ms = match requirements.max_age_ms.unwrap_or(DEFAULT_MAX_AGE_MS) {
         0 => None,
@@ -145,7 +151,10 @@ pub fn gate(inputs: &GateInputs, now_ms: u64, requirements: &Requirements) -> Ve
     let mut gate_reasons = Vec::new();
     match (&evidence, health) {
         (Some(e), Some(h)) => {
-            if max_age_ms.is_some_and(|max| e.age_ms > max) {
+            // Evidence from the future (a skewed clock, an edited file) would never age: it is
+            // as untrustworthy as old evidence.
+            let from_the_future = e.finished_unix_ms > now_ms.saturating_add(FUTURE_SLACK_MS);
+            if from_the_future || max_age_ms.is_some_and(|max| e.age_ms > max) {
                 gate_reasons.push(GateReason::StateStale);
             }
             if let Some(want) = &requirements.fixture_sha256 {

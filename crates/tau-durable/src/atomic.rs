@@ -21,7 +21,7 @@ where
     let dir = parent_of(path);
     fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let tmp = temp_path(path);
-    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let file = create_fresh(&tmp)?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     let written = fill(&mut writer).and_then(|()| {
         let file = writer
@@ -125,9 +125,42 @@ mod many;
 pub(crate) use many::in_parallel;
 pub use many::write_many;
 
+/// Creates `tmp` as a new file. Whatever stands at that name (a leftover, or a symlink planted
+/// to redirect the write) is removed first, and `create_new` refuses to follow a symlink that
+/// appears in between.
+pub(crate) fn create_fresh(tmp: &Path) -> Result<File> {
+    match fs::remove_file(tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("remove stale temp", tmp, e)),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| Error::io("create", tmp, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_temp_name_is_replaced_not_followed() {
+        let outer = tempfile::tempdir().unwrap();
+        let victim = outer.path().join("victim.txt");
+        fs::write(&victim, "precious").unwrap();
+        let path = outer.path().join("state.json");
+        std::os::unix::fs::symlink(&victim, temp_path(&path)).unwrap();
+        write(&path, b"{}").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::read(&path).unwrap(), b"{}");
+        assert!(!fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
 
     #[test]
     fn write_replaces_whole_file_and_leaves_no_temp() {

@@ -39,7 +39,9 @@ fn stage_and_commit<'a>(
         let dir = parent_of(path);
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         let tmp = temp_path(path);
-        fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
+        crate::atomic::create_fresh(&tmp).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, bytes).map_err(|e| Error::io("write", &tmp, e))
+        })?;
         staged.push((path, tmp));
     }
     in_parallel(staged, |(_, tmp)| {

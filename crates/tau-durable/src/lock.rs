@@ -33,6 +33,9 @@ impl DirLock {
     pub fn acquire(dir: &Path, wait: Wait<'_>) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| Error::io("create state dir", dir, e))?;
         let path = dir.join(LOCK_FILE);
+        // Opening for write follows a symlink, and taking the lock rewrites the file: a planted
+        // `.lock -> elsewhere` would truncate whatever it points at.
+        crate::guard::refuse_symlinks(dir, Path::new(LOCK_FILE))?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -99,6 +102,20 @@ fn read_holder(file: &mut File) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_lock_file_is_refused_and_its_target_untouched() {
+        let outer = tempfile::tempdir().unwrap();
+        let dir = outer.path().join("state");
+        fs::create_dir(&dir).unwrap();
+        let victim = outer.path().join("victim.txt");
+        fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(LOCK_FILE)).unwrap();
+        let err = DirLock::acquire(&dir, Wait::FailFast).unwrap_err();
+        assert!(matches!(err, Error::Symlink { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    }
 
     #[test]
     fn second_writer_fails_fast_naming_the_holder() {

@@ -98,7 +98,8 @@ impl Summary {
 
     pub fn markdown(&self) -> String {
         let mut md = String::new();
-        let _ = writeln!(md, "### tau run: `{}`\n", md_cell(&self.fixture));
+        // Escaped text, not a code span: backslash escapes would show literally inside one.
+        let _ = writeln!(md, "### tau run: {}\n", md_cell(&self.fixture));
         let _ = writeln!(
             md,
             "Evidence: **{}** (outcomes decided by the fixture's expectations unless a live driver ran). \
@@ -178,7 +179,7 @@ mod tests {
     #[test]
     fn the_summary_names_counts_gate_evidence_and_reasons() {
         let md = summary(0).markdown();
-        assert!(md.contains("### tau run: `fx\\|x`"), "{md}");
+        assert!(md.contains("### tau run: fx\\|x"), "{md}");
         assert!(md.contains("Evidence: **simulated**"), "{md}");
         assert!(md.contains("Run gate: **pass**"), "{md}");
         assert!(md.contains("| 3 | 2 | 1 | 0 | 0 | 0 |"), "{md}");
