@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 #[test]
-fn junit_report_has_one_testcase_per_evaluated_case() {
+fn junit_report_has_one_testcase_per_fixture_case() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
     let out = run(&[
@@ -88,4 +88,38 @@ fn under_github_actions_failed_cases_are_annotated_and_summarised() {
         s(&dir.path().join("t")),
     ]);
     assert!(!stdout(&quiet).contains("::error"));
+}
+
+#[test]
+fn a_rerun_reports_every_fixture_case_as_skipped_not_an_empty_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s");
+    let junit = dir.path().join("junit.xml");
+    let fixture = testdata("rollout-pass.json");
+    let args = [
+        "run",
+        "--fixture",
+        s(&fixture),
+        "--state-dir",
+        s(&state),
+        "--junit",
+        s(&junit),
+    ];
+    assert!(run(&args).status.success());
+    let first = std::fs::read_to_string(&junit).unwrap();
+    let cases = first.matches("<testcase ").count();
+    assert!(cases > 0, "{first}");
+    assert!(first.contains("skipped=\"0\""), "{first}");
+
+    assert!(run(&args).status.success());
+    let rerun = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(rerun.matches("<testcase ").count(), cases, "{rerun}");
+    assert_eq!(
+        rerun
+            .matches("<skipped message=\"duplicate_cases_skipped\"/>")
+            .count(),
+        cases,
+        "{rerun}"
+    );
+    assert!(rerun.contains(&format!("skipped=\"{cases}\"")), "{rerun}");
 }

@@ -41,8 +41,8 @@ mod migrate;
 mod preview;
 mod record;
 
-use cases::case_report;
-pub use cases::CaseReport;
+use cases::{case_report, skipped_cases};
+pub use cases::{CaseReport, SkippedCase};
 pub use preview::{preview, Preview, PreviewCase};
 use record::rollout_record;
 
@@ -71,6 +71,9 @@ pub struct Report {
     /// Every case this run evaluated, in queue order; empty unless
     /// [`Options::keep_case_reports`] is set.
     pub cases: Vec<CaseReport>,
+    /// Every fixture case this run did not evaluate (duplicates, backlog); empty unless
+    /// [`Options::keep_case_reports`] is set.
+    pub skipped: Vec<SkippedCase>,
     /// The run as recorded in `state.json`.
     pub run: RunRecord,
 }
@@ -156,13 +159,19 @@ pub fn run(
     let mut totals = legacy.totals.clone();
 
     let fixture_sha256 = fixture.sha256;
-    let queue = {
+    let (queue, skipped) = {
         let processed = Processed::load(dir, &state, &fixture.cases)?;
-        cycle::plan_owned(
+        // Only a report that wants one line per fixture case pays for a copy of every case.
+        let all = options.keep_case_reports.then(|| fixture.cases.clone());
+        let queue = cycle::plan_owned(
             fixture.cases,
             |key| processed.contains(key),
             &options.limits,
-        )
+        );
+        let skipped = all.map_or_else(Vec::new, |all| {
+            skipped_cases(&all, queue.cases(), |key| processed.contains(key))
+        });
+        (queue, skipped)
     };
 
     // Every file this run appends to is named in the journal before the first byte is written.
@@ -312,6 +321,7 @@ pub fn run(
         classification,
         contract_failures,
         cases,
+        skipped,
         run,
     })
 }

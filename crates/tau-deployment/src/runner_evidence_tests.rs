@@ -140,6 +140,35 @@ fn case_reports_are_kept_only_when_asked_for() {
 }
 
 #[test]
+fn a_rerun_reports_every_fixture_case_it_skipped_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run_with(PASS, dir.path(), &reporting());
+    assert!(first.skipped.is_empty());
+    let rerun = run_with(PASS, dir.path(), &reporting());
+    assert!(rerun.cases.is_empty());
+    assert_eq!(rerun.skipped.len(), first.cases.len());
+    assert!(rerun
+        .skipped
+        .iter()
+        .all(|c| c.reason == ReasonCode::DuplicateCasesSkipped));
+    let limited = Options {
+        limits: Limits {
+            queue_limit: 1,
+            ..Limits::default()
+        },
+        ..reporting()
+    };
+    let other = tempfile::tempdir().unwrap();
+    let report = run_with(PASS, other.path(), &limited);
+    assert_eq!(report.cases.len(), 1);
+    assert_eq!(report.skipped.len(), first.cases.len() - 1);
+    assert!(report
+        .skipped
+        .iter()
+        .all(|c| c.reason == ReasonCode::QueueBackpressureApplied));
+}
+
+#[test]
 fn the_report_lists_every_evaluated_case_and_names_failures() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_with(MIXED, dir.path(), &reporting());

@@ -95,7 +95,7 @@ pub struct Args {
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_DEPLOYMENT_DRY_RUN")]
     pub dry_run: bool,
 
-    /// Also write a JUnit XML report (one testcase per case evaluated) to this path.
+    /// Also write a JUnit XML report (one testcase per fixture case; cases not evaluated this run are <skipped> with why) to this path.
     #[arg(long, value_name = "PATH", env = "TAU_DEPLOYMENT_JUNIT")]
     pub junit: Option<PathBuf>,
 
@@ -161,7 +161,12 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
     })?;
     let driver = report.run.driver;
     // Empty unless a report asked for them (`keep_case_reports`).
-    let cases: Vec<CaseLine> = report.cases.iter().map(CaseLine::from).collect();
+    let cases: Vec<CaseLine> = report
+        .cases
+        .iter()
+        .map(CaseLine::from)
+        .chain(report.skipped.iter().map(CaseLine::from))
+        .collect();
     if let Some(path) = &args.junit {
         report::junit::write(path, &fixture_name, driver.as_str(), &cases)?;
     }

@@ -1,7 +1,7 @@
 //! One line per case a run evaluated, for the CI reports, built from the runner's own per-case
 //! report ([`runner::CaseReport`]) so the reports judge exactly as the runner did.
 
-use tau_deployment::runner::CaseReport;
+use tau_deployment::runner::{CaseReport, SkippedCase};
 
 /// What one evaluated case came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub struct CaseLine {
     pub attempts: u32,
     /// What went wrong, naming the case and its blueprint (empty when passed).
     pub differences: Vec<String>,
+    /// Why the run did not evaluate this fixture case (`duplicate_cases_skipped`,
+    /// `queue_backpressure_applied`); `None` for an evaluated case.
+    pub skipped: Option<String>,
 }
 
 impl From<&CaseReport> for CaseLine {
@@ -37,6 +40,26 @@ impl From<&CaseReport> for CaseLine {
             error_code: c.error_code.map(|code| code.as_str().to_string()),
             attempts: c.attempts,
             differences: c.message.iter().cloned().collect(),
+            skipped: None,
+        }
+    }
+}
+
+impl From<&SkippedCase> for CaseLine {
+    fn from(c: &SkippedCase) -> Self {
+        CaseLine {
+            case_id: c.case_id.to_string(),
+            blueprint_id: c.blueprint_id.to_string(),
+            deploy_target: c.deploy_target.to_string(),
+            runtime_profile: c.runtime_profile.to_string(),
+            passed: true,
+            disposition: "skipped".to_string(),
+            outcome: String::new(),
+            status_code: 0,
+            error_code: None,
+            attempts: 0,
+            differences: Vec::new(),
+            skipped: Some(c.reason.as_str().to_string()),
         }
     }
 }

@@ -126,6 +126,7 @@ mod tests {
             error_code: None,
             attempts: 1,
             differences: vec!["status_code: expected 201, got 202".into()],
+            skipped: None,
         }
     }
 

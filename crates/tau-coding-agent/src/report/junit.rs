@@ -1,7 +1,9 @@
 //! `tau run --junit PATH`: the run as JUnit XML, the one test-report format every CI system reads.
 //!
-//! One `<testcase>` per evaluated case (classname = blueprint, name = case id); a case that did not
-//! end as its fixture expected gets a `<failure>` whose `message` is its reason code. The file is
+//! One `<testcase>` per fixture case (classname = blueprint, name = case id); a case that did not
+//! end as its fixture expected gets a `<failure>` whose `message` is its reason code, and a case
+//! this run did not evaluate (a duplicate, or beyond the queue limit) a `<skipped>` with why, so a
+//! re-run never reads as an empty, green report. The file is
 //! deterministic (no timestamps or durations), and written atomically so a reader never sees half.
 
 use std::fmt::Write as _;
@@ -14,6 +16,7 @@ use super::cases::CaseLine;
 /// The XML document for `cases`.
 pub fn render(suite: &str, evidence: &str, cases: &[CaseLine]) -> String {
     let failures = cases.iter().filter(|c| !c.passed).count();
+    let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -22,7 +25,7 @@ pub fn render(suite: &str, evidence: &str, cases: &[CaseLine]) -> String {
     );
     let _ = writeln!(
         xml,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
         escape(suite),
         cases.len()
     );
@@ -38,6 +41,14 @@ pub fn render(suite: &str, evidence: &str, cases: &[CaseLine]) -> String {
             escape(&case.blueprint_id),
             escape(&case.case_id)
         );
+        if let Some(reason) = &case.skipped {
+            let _ = writeln!(
+                xml,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                escape(reason)
+            );
+            continue;
+        }
         if case.passed {
             xml.push_str("/>\n");
             continue;
@@ -114,6 +125,7 @@ mod tests {
             error_code: Some("deployment_backend_unavailable".into()),
             attempts: 4,
             differences: vec![],
+            skipped: None,
         }
     }
 

@@ -1,7 +1,9 @@
 //! The per-case report of a run, from which the CLI builds JUnit and CI annotations.
 
-use crate::cycle::{CaseResult, Disposition};
+use crate::cycle::{case_key, CaseResult, Disposition};
 use crate::driver::{ErrorCode, Outcome};
+use crate::events::ReasonCode;
+use crate::fixture::Case;
 use crate::sym::Sym;
 
 /// One case this run evaluated, for CI reports (JUnit, annotations).
@@ -58,4 +60,40 @@ pub(super) fn case_report(result: &CaseResult<'_>) -> CaseReport {
         attempts: result.attempts,
         message,
     }
+}
+
+/// A fixture case this run did not evaluate, for the CI reports: one testcase per fixture case.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SkippedCase {
+    pub case_id: Sym,
+    pub blueprint_id: Sym,
+    pub deploy_target: Sym,
+    pub runtime_profile: Sym,
+    /// `duplicate_cases_skipped` (applied by an earlier run) or `queue_backpressure_applied`
+    /// (beyond the queue limit; it comes in a later run).
+    pub reason: ReasonCode,
+}
+
+/// The cases of `all` that are not in `queued` (by case id, unique within a fixture), each with
+/// why it was skipped.
+pub(super) fn skipped_cases<'c>(
+    all: &[Case],
+    queued: impl Iterator<Item = &'c Case>,
+    is_processed: impl Fn(&str) -> bool,
+) -> Vec<SkippedCase> {
+    let queued: rustc_hash::FxHashSet<&str> = queued.map(|c| &*c.case_id).collect();
+    all.iter()
+        .filter(|c| !queued.contains(&*c.case_id))
+        .map(|c| SkippedCase {
+            case_id: c.case_id.clone(),
+            blueprint_id: c.blueprint_id.clone(),
+            deploy_target: c.deploy_target.clone(),
+            runtime_profile: c.runtime_profile.clone(),
+            reason: if is_processed(&case_key(c)) {
+                ReasonCode::DuplicateCasesSkipped
+            } else {
+                ReasonCode::QueueBackpressureApplied
+            },
+        })
+        .collect()
 }
