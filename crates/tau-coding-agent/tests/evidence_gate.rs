@@ -11,30 +11,25 @@ use serde_json::Value;
 
 /// `tau status --json --require-pass` with `extra`; (exit code, report).
 fn status(state: &Path, extra: &[&str]) -> (Option<i32>, Value) {
-    let out = tau()
-        .args(["status", "--json", "--require-pass", "--state-dir"])
-        .arg(state)
-        .args(extra)
-        .output()
-        .unwrap();
-    let report =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-    (out.status.code(), report)
+    let mut cmd = tau();
+    cmd.args(["status", "--json", "--require-pass", "--state-dir"]);
+    answer(cmd, state, extra)
 }
 
 /// The runbook's flag form of the same question.
 fn flag_status(state: &Path, extra: &[&str]) -> (Option<i32>, Value) {
-    let out = tau()
-        .args([
-            "--deployment-status-inspect",
-            "--deployment-status-json",
-            "--deployment-status-require-pass",
-            "--deployment-state-dir",
-        ])
-        .arg(state)
-        .args(extra)
-        .output()
-        .unwrap();
+    let mut cmd = tau();
+    cmd.args([
+        "--deployment-status-inspect",
+        "--deployment-status-json",
+        "--deployment-status-require-pass",
+        "--deployment-state-dir",
+    ]);
+    answer(cmd, state, extra)
+}
+
+fn answer(mut cmd: std::process::Command, state: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let out = cmd.arg(state).args(extra).output().unwrap();
     let report =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
     (out.status.code(), report)

@@ -124,6 +124,21 @@ fn the_gate_holds_for_another_fixture_and_for_simulated_evidence() {
     assert_eq!(check(live), [GateReason::SimulatedEvidence]);
 }
 
+/// Runs PASS with its first `from` replaced by `to`, keeping case reports.
+fn run_edited(dir: &std::path::Path, from: &str, to: &str) -> Report {
+    let text = String::from_utf8(PASS.to_vec())
+        .unwrap()
+        .replacen(from, to, 1);
+    run(
+        fixture(text.as_bytes()),
+        dir,
+        &reporting(),
+        &mut evaluator(),
+        &mut crate::hooks::Quiet,
+    )
+    .unwrap()
+}
+
 fn reporting() -> Options {
     Options {
         keep_case_reports: true,
@@ -189,19 +204,7 @@ fn the_report_lists_every_evaluated_case_and_names_failures() {
 #[test]
 fn a_broken_contract_fails_its_case_naming_case_and_blueprint() {
     let dir = tempfile::tempdir().unwrap();
-    let text = String::from_utf8(PASS.to_vec()).unwrap().replacen(
-        "\"status_code\": 202",
-        "\"status_code\": 299",
-        1,
-    );
-    let report = run(
-        fixture(text.as_bytes()),
-        dir.path(),
-        &reporting(),
-        &mut evaluator(),
-        &mut crate::hooks::Quiet,
-    )
-    .unwrap();
+    let report = run_edited(dir.path(), "\"status_code\": 202", "\"status_code\": 299");
     let failed: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
     assert_eq!(failed.len(), 1);
     let message = failed[0].message.as_deref().unwrap();
@@ -365,19 +368,11 @@ fn a_counter_that_would_overflow_fails_the_run_and_keeps_the_state() {
 #[test]
 fn recorded_targets_and_profiles_are_normalized_as_the_tool_records_them() {
     let dir = tempfile::tempdir().unwrap();
-    let text = String::from_utf8(PASS.to_vec()).unwrap().replacen(
+    let report = run_edited(
+        dir.path(),
         "\"deploy_target\": \"container\"",
         "\"deploy_target\": \" Container \"",
-        1,
     );
-    let report = run(
-        fixture(text.as_bytes()),
-        dir.path(),
-        &reporting(),
-        &mut evaluator(),
-        &mut crate::hooks::Quiet,
-    )
-    .unwrap();
     assert_eq!(report.counts.applied, 4);
     let s = state(dir.path());
     let targets: Vec<&str> = s.rollouts.iter().map(|r| &*r.deploy_target).collect();
