@@ -165,6 +165,7 @@ pub fn run(
         let all = options.keep_case_reports.then(|| fixture.cases.clone());
         let queue = cycle::plan_owned(
             fixture.cases,
+            processed.is_empty(),
             |key| processed.contains(key),
             &options.limits,
         );
@@ -211,6 +212,7 @@ pub fn run(
         0
     });
     let mut contract_failures = Vec::new();
+    let mut line_cache = crate::rollout::line::LineCache::default();
     let mut sink = |result: CaseResult<'_>| -> Result<()> {
         let (log, context) = files[result.case.blueprint_id.as_str()];
         tx.append(log, |buf| channel::write_log_entry(buf, &result, now))?;
@@ -223,8 +225,7 @@ pub fn run(
             let record = rollout_record(&result, accepted, now);
             totals.add_rollout(&record)?;
             tx.append(ROLLOUTS, |buf| {
-                serde_json::to_writer(&mut *buf, &record).expect("rollout serializes to memory");
-                buf.push(b'\n');
+                crate::rollout::line::write_line(buf, &record, &mut line_cache)
             })?;
             if recent_rollouts.len() == ROLLOUT_WINDOW {
                 recent_rollouts.pop_front();
