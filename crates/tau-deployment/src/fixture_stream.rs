@@ -17,7 +17,7 @@
 //! whole-document parse would have accepted.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -28,6 +28,9 @@ use super::{Case, Fixture};
 /// How much fixture text is read at once; a case is a few hundred bytes, so a retry after an
 /// element that straddles two chunks re-parses almost nothing.
 const CHUNK: u64 = 4 << 20;
+
+/// How much the reader thread reads at once.
+const BLOCK: u64 = 1 << 20;
 
 /// What the streaming parse found.
 pub(super) enum Outcome {
@@ -41,6 +44,9 @@ pub(super) enum Outcome {
 struct Chunks {
     /// Blocks of the source as the reader thread read them; an empty block is the end.
     blocks: Receiver<io::Result<Vec<u8>>>,
+    /// Read blocks go back to the reader to be filled again: a fresh 4 MB buffer per block cost
+    /// more in page faults than the read itself.
+    spent: Sender<Vec<u8>>,
     buf: Vec<u8>,
     pos: usize,
     eof: bool,
@@ -61,18 +67,31 @@ impl From<io::Error> for Stop {
 
 type Step<T> = Result<T, Stop>;
 
-/// Reads `src` in blocks of `chunk` bytes, hashing each, and hands them over until the end (an
+/// Reads `src` in blocks of at most [`BLOCK`] bytes, hashing each, and hands them over until the end (an
 /// empty block) or until the parse stops taking them. Returns the digest of every byte read.
-fn read_ahead(mut src: impl Read, chunk: u64, blocks: SyncSender<io::Result<Vec<u8>>>) -> [u8; 32] {
+fn read_ahead(
+    mut src: impl Read,
+    chunk: u64,
+    blocks: SyncSender<io::Result<Vec<u8>>>,
+    spent: Receiver<Vec<u8>>,
+) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    let block_size = usize::try_from(chunk).unwrap_or(usize::MAX).min(1 << 24);
+    // Blocks smaller than a parse chunk keep the buffers in flight (and their pages) few.
+    let block = chunk.min(BLOCK);
+    let block_size = usize::try_from(block).unwrap_or(usize::MAX);
     loop {
-        let mut block = Vec::with_capacity(block_size);
-        match (&mut src).take(chunk).read_to_end(&mut block) {
+        let mut block_buf = match spent.try_recv() {
+            Ok(mut spent) => {
+                spent.clear();
+                spent
+            }
+            Err(_) => Vec::with_capacity(block_size),
+        };
+        match (&mut src).take(block).read_to_end(&mut block_buf) {
             Ok(_) => {
-                hasher.update(&block);
-                let end = block.is_empty();
-                if blocks.send(Ok(block)).is_err() || end {
+                hasher.update(&block_buf);
+                let end = block_buf.is_empty();
+                if blocks.send(Ok(block_buf)).is_err() || end {
                     break;
                 }
             }
@@ -111,11 +130,14 @@ impl Chunks {
                 break;
             }
             read += block.len() as u64;
-            if self.buf.is_empty() {
-                self.buf = block;
+            let spent = if self.buf.is_empty() {
+                std::mem::replace(&mut self.buf, block)
             } else {
                 self.buf.extend_from_slice(&block);
-            }
+                block
+            };
+            // A reader that has finished no longer takes buffers back; this one is then freed.
+            let _ = self.spent.send(spent);
         }
         Ok(read > 0)
     }
@@ -183,9 +205,11 @@ fn parse_in_chunks(src: impl Read + Send, size_hint: u64, chunk: u64) -> io::Res
     std::thread::scope(|scope| {
         // Two blocks in flight: the reader stays ahead without holding much of the file.
         let (sender, blocks) = mpsc::sync_channel(2);
-        let reader = scope.spawn(move || read_ahead(src, chunk, sender));
+        let (spent, reuse) = mpsc::channel();
+        let reader = scope.spawn(move || read_ahead(src, chunk, sender, reuse));
         let mut chunks = Chunks {
             blocks,
+            spent,
             buf: Vec::new(),
             pos: 0,
             eof: false,

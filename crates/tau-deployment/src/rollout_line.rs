@@ -1,66 +1,151 @@
 //! A rollout record as one `history/rollouts.jsonl` line, written by hand.
 //!
-//! The line is exactly what `serde_json` writes for a [`RolloutRecord`] (the tests hold it to
-//! that), so the history stays in the `state.json` shape. A run writes one per applied case; the
-//! constraint part (the tool's list and the whole profile, two thirds of a WASM rollout's line) is
-//! the same for every rollout of one verified artifact, so it is rendered once and copied.
+//! The line is the `state.json` rollout shape with one change: the constraint profile, two thirds
+//! of a WASM rollout's line and the same for every rollout of one verified artifact, is stored
+//! once in `history/constraint-profiles.jsonl` and referenced by its SHA-256
+//! (`runtime_constraint_profile_sha256`). The tool's `runtime_constraints` list is the profile's
+//! `required_feature_gates`, so it goes with the profile; a record holding the tool's bare list
+//! (no profile object) keeps it inline. Every other field is written exactly as `serde_json`
+//! writes it for a [`RolloutRecord`] (the tests hold it to that).
 
+use std::path::Path;
 use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use super::{constraint_names, RolloutRecord};
 use crate::driver::ErrorCode;
 use crate::jsonl;
+use crate::{Error, Result};
+
+/// Each distinct constraint profile a history rollout references, one JSON line each:
+/// `{"sha256": <SHA-256 of the profile's compact JSON>, "profile": <the profile>}`.
+pub const PROFILES_FILE: &str = "history/constraint-profiles.jsonl";
 
 /// How many distinct constraint values keep their rendered form; a run sees one per verified
 /// artifact and profile, rarely more than a handful.
 const CACHED: usize = 16;
 
-/// Rendered constraint parts, keyed by the shared value they came from.
+/// What the history already stores and what a run has rendered so far.
 #[derive(Debug, Default)]
 pub struct LineCache {
+    /// Digests of the profiles in [`PROFILES_FILE`], committed or appended by this run.
+    stored: FxHashSet<String>,
     // The `Arc` is kept so its address cannot be reused by another value while cached.
-    constraints: Vec<(Arc<Value>, Vec<u8>)>,
+    rendered: Vec<(Arc<Value>, Rendered)>,
+}
+
+#[derive(Debug, Clone)]
+struct Rendered {
+    /// The record's constraint fields, from the leading comma on.
+    fields: Vec<u8>,
+    /// For a profile object: its digest and its line in [`PROFILES_FILE`].
+    profile: Option<(String, Vec<u8>)>,
 }
 
 impl LineCache {
-    fn constraints(&mut self, value: Option<&Arc<Value>>, out: &mut Vec<u8>) {
-        let Some(value) = value else {
-            render_constraints(None, out);
-            return;
+    /// Reads which profiles the history of the state dir `dir` already stores. Must run under the
+    /// state-dir lock, after recovery, so only committed lines are there. A line that does not
+    /// parse names no profile; the profile is then simply stored again.
+    pub fn load(dir: &Path) -> Result<Self> {
+        tau_durable::guard::refuse_symlinks(dir, Path::new(PROFILES_FILE))?;
+        let path = dir.join(PROFILES_FILE);
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(Error::Io {
+                    op: "read constraint-profile history",
+                    path,
+                    source: e,
+                })
+            }
         };
-        if let Some((_, bytes)) = self
-            .constraints
+        #[derive(serde::Deserialize)]
+        struct Line {
+            sha256: String,
+        }
+        let stored = text
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<Line>(line).ok())
+            .map(|line| line.sha256)
+            .collect();
+        Ok(LineCache {
+            stored,
+            rendered: Vec::new(),
+        })
+    }
+
+    fn render(&mut self, value: Option<&Arc<Value>>) -> Rendered {
+        let Some(value) = value else {
+            return render(None);
+        };
+        if let Some((_, rendered)) = self
+            .rendered
             .iter()
             .find(|(cached, _)| Arc::ptr_eq(cached, value))
         {
-            out.extend_from_slice(bytes);
-            return;
+            return rendered.clone();
         }
-        let mut bytes = Vec::new();
-        render_constraints(Some(value), &mut bytes);
-        out.extend_from_slice(&bytes);
-        if self.constraints.len() < CACHED {
-            self.constraints.push((Arc::clone(value), bytes));
+        let rendered = render(Some(value));
+        if self.rendered.len() < CACHED {
+            self.rendered.push((Arc::clone(value), rendered.clone()));
+        }
+        rendered
+    }
+}
+
+fn render(value: Option<&Value>) -> Rendered {
+    let mut fields = Vec::new();
+    match value.filter(|v| v.is_object()) {
+        Some(profile) => {
+            let mut json = Vec::new();
+            jsonl::value(&mut json, profile);
+            let digest = crate::evidence::fixture_digest(&json);
+            fields.push(b',');
+            jsonl::key(&mut fields, "runtime_constraint_profile_sha256");
+            jsonl::string(&mut fields, &digest);
+            let mut line = Vec::with_capacity(json.len() + 90);
+            line.push(b'{');
+            jsonl::key(&mut line, "sha256");
+            jsonl::string(&mut line, &digest);
+            line.push(b',');
+            jsonl::key(&mut line, "profile");
+            line.extend_from_slice(&json);
+            line.extend_from_slice(b"}\n");
+            Rendered {
+                fields,
+                profile: Some((digest, line)),
+            }
+        }
+        None => {
+            fields.push(b',');
+            jsonl::key(&mut fields, "runtime_constraints");
+            jsonl::strings(&mut fields, constraint_names(value));
+            Rendered {
+                fields,
+                profile: None,
+            }
         }
     }
 }
 
-/// `,"runtime_constraints":[...]` and, for a profile object, `,"runtime_constraint_profile":{...}`.
-fn render_constraints(value: Option<&Value>, out: &mut Vec<u8>) {
-    out.push(b',');
-    jsonl::key(out, "runtime_constraints");
-    jsonl::strings(out, constraint_names(value));
-    if let Some(profile) = value.filter(|v| v.is_object()) {
-        out.push(b',');
-        jsonl::key(out, "runtime_constraint_profile");
-        jsonl::value(out, profile);
+/// Appends `record` as one line to `out`, and to `profiles` the line of its constraint profile
+/// when the history does not hold that profile yet.
+pub fn write_line(
+    out: &mut Vec<u8>,
+    profiles: &mut Vec<u8>,
+    record: &RolloutRecord,
+    cache: &mut LineCache,
+) {
+    let constraints = cache.render(record.runtime_constraints.as_ref());
+    if let Some((digest, line)) = &constraints.profile {
+        if !cache.stored.contains(digest) {
+            profiles.extend_from_slice(line);
+            cache.stored.insert(digest.clone());
+        }
     }
-}
-
-/// Appends `record` as one JSON line.
-pub fn write_line(out: &mut Vec<u8>, record: &RolloutRecord, cache: &mut LineCache) {
     let text = |out: &mut Vec<u8>, name: &str, value: &str| {
         out.push(b',');
         jsonl::key(out, name);
@@ -96,7 +181,7 @@ pub fn write_line(out: &mut Vec<u8>, record: &RolloutRecord, cache: &mut LineCac
         "artifact_manifest",
         record.artifact_manifest.as_deref().unwrap_or(""),
     );
-    cache.constraints(record.runtime_constraints.as_ref(), out);
+    out.extend_from_slice(&constraints.fields);
     if let Some(verified) = record.artifact_verified {
         out.push(b',');
         jsonl::key(out, "artifact_verified");
@@ -116,78 +201,5 @@ pub fn write_line(out: &mut Vec<u8>, record: &RolloutRecord, cache: &mut LineCac
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rollout::tests::record;
-    use crate::sym::Sym;
-    use proptest::prelude::*;
-
-    fn both(record: &RolloutRecord, cache: &mut LineCache) -> (String, String) {
-        let mut ours = Vec::new();
-        write_line(&mut ours, record, cache);
-        let mut reference = serde_json::to_vec(record).unwrap();
-        reference.push(b'\n');
-        (
-            String::from_utf8(ours).unwrap(),
-            String::from_utf8(reference).unwrap(),
-        )
-    }
-
-    fn profile() -> Arc<Value> {
-        Arc::new(serde_json::json!({
-            "profile_id": "control_plane_gateway_v1",
-            "required_feature_gates": ["no_native_process_exec", "a\"b"],
-            "max_artifact_size_bytes": 2097152,
-            "nested": {"z": [1, null, true], "a": "\u{1}"},
-        }))
-    }
-
-    #[test]
-    fn every_constraint_shape_writes_the_serde_line_cached_or_not() {
-        let mut cache = LineCache::default();
-        let shared = profile();
-        for constraints in [
-            None,
-            Some(Arc::clone(&shared)),
-            Some(Arc::clone(&shared)),
-            Some(Arc::new(serde_json::json!(["x", "y\n"]))),
-            Some(Arc::new(serde_json::json!({"no_gates": 1}))),
-            Some(Arc::new(Value::Null)),
-        ] {
-            let mut r = record("c1");
-            r.runtime_constraints = constraints;
-            r.artifact_verified = Some(true);
-            r.artifact_sha256 = Some(Sym::from("abc"));
-            r.artifact_size_bytes = Some(195);
-            r.error_code = Some(ErrorCode::MissingArtifact);
-            let (ours, reference) = both(&r, &mut cache);
-            assert_eq!(ours, reference);
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn any_record_text_writes_the_serde_line(
-            id in any::<String>(),
-            region in any::<String>(),
-            artifact in any::<String>(),
-            manifest in proptest::option::of(any::<String>()),
-            size in proptest::option::of(any::<u64>()),
-            verified in proptest::option::of(any::<bool>()),
-            replicas in any::<u16>(),
-            ms in any::<u64>(),
-        ) {
-            let mut r = record(&id);
-            r.region = Sym::from(region.as_str());
-            r.artifact = Sym::from(artifact.as_str());
-            r.artifact_manifest = manifest.map(|m| Sym::from(m.as_str()));
-            r.artifact_size_bytes = size;
-            r.artifact_verified = verified;
-            r.replicas = replicas;
-            r.updated_unix_ms = ms;
-            r.runtime_constraints = Some(profile());
-            let (ours, reference) = both(&r, &mut LineCache::default());
-            prop_assert_eq!(ours, reference);
-        }
-    }
-}
+#[path = "rollout_line_tests.rs"]
+mod tests;
