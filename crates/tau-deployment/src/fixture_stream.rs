@@ -25,9 +25,16 @@ use sha2::{Digest, Sha256};
 
 use super::{Case, Fixture};
 
+#[path = "fixture_split.rs"]
+mod split;
+use split::Splitter;
+
 /// How much fixture text is read at once; a case is a few hundred bytes, so a retry after an
 /// element that straddles two chunks re-parses almost nothing.
 const CHUNK: u64 = 4 << 20;
+
+/// The shortest stretch of case text worth handing to the helper thread.
+const SPLIT_MIN: usize = 256 << 10;
 
 /// How much the reader thread reads at once.
 const BLOCK: u64 = 1 << 20;
@@ -49,8 +56,11 @@ struct Chunks {
     spent: Sender<Vec<u8>>,
     buf: Vec<u8>,
     pos: usize,
+    /// Offset in the whole input of `buf[0]`.
+    base: u64,
     eof: bool,
     chunk: u64,
+    split: Option<Splitter>,
 }
 
 /// A syntax or schema problem, or an I/O error that must reach the caller as such.
@@ -116,6 +126,7 @@ impl Chunks {
         if self.eof {
             return Ok(false);
         }
+        self.base += self.pos as u64;
         self.buf.drain(..self.pos);
         self.pos = 0;
         let want = self.chunk.max(at_least);
@@ -140,6 +151,19 @@ impl Chunks {
             let _ = self.spent.send(spent);
         }
         Ok(read > 0)
+    }
+
+    /// Right after a separator of the case array: takes over the helper's cases when its guess
+    /// starts exactly here.
+    fn after_separator(&mut self, cases: &mut Vec<Case>) {
+        let Some(split) = &mut self.split else {
+            return;
+        };
+        let now = self.base + self.pos as u64;
+        if let Some((more, consumed)) = split.at_separator(now, &self.buf[self.pos..]) {
+            cases.extend(more);
+            self.pos += consumed;
+        }
     }
 
     /// The next byte that is not JSON whitespace, not consumed; `None` at end of input.
@@ -197,10 +221,16 @@ impl Chunks {
 /// Parses a fixture from `src`. Must run inside [`crate::sym::scope`] so repeated strings share
 /// storage, as in the whole-document parse.
 pub(super) fn parse(src: impl Read + Send, size_hint: u64) -> io::Result<Outcome> {
-    parse_in_chunks(src, size_hint, CHUNK)
+    parse_in_chunks(src, size_hint, CHUNK, Some(SPLIT_MIN))
 }
 
-fn parse_in_chunks(src: impl Read + Send, size_hint: u64, chunk: u64) -> io::Result<Outcome> {
+/// `split`: hand stretches of at least this many bytes of the case array to a helper thread.
+fn parse_in_chunks(
+    src: impl Read + Send,
+    size_hint: u64,
+    chunk: u64,
+    split: Option<usize>,
+) -> io::Result<Outcome> {
     let chunk = chunk.max(1);
     std::thread::scope(|scope| {
         // Two blocks in flight: the reader stays ahead without holding much of the file.
@@ -212,8 +242,10 @@ fn parse_in_chunks(src: impl Read + Send, size_hint: u64, chunk: u64) -> io::Res
             spent,
             buf: Vec::new(),
             pos: 0,
+            base: 0,
             eof: false,
             chunk,
+            split: split.map(|min_text| Splitter::spawn(scope, min_text)),
         };
         let parsed = document(&mut chunks, size_hint).and_then(|fixture| {
             // Trailing text after the document (the whole-document parse refuses it).
@@ -296,7 +328,10 @@ fn case_array(chunks: &mut Chunks, size_hint: u64) -> Step<Vec<Case>> {
         }
         cases.push(case);
         match chunks.peek()? {
-            Some(b',') => chunks.pos += 1,
+            Some(b',') => {
+                chunks.pos += 1;
+                chunks.after_separator(&mut cases);
+            }
             Some(b']') => {
                 chunks.pos += 1;
                 return Ok(cases);
@@ -307,113 +342,5 @@ fn case_array(chunks: &mut Chunks, size_hint: u64) -> Step<Vec<Case>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sym;
-
-    fn streamed(text: &str, chunk: u64) -> Option<Fixture> {
-        match sym::scope(|| parse_in_chunks(text.as_bytes(), text.len() as u64, chunk)).unwrap() {
-            Outcome::Parsed(fixture) => Some(fixture),
-            Outcome::Invalid => None,
-        }
-    }
-
-    fn whole(text: &str) -> Option<Fixture> {
-        sym::scope(|| serde_json::from_slice::<Fixture>(text.as_bytes())).ok()
-    }
-
-    const VALID: &str = r#" { "name" : "n", "cases": [
-        {"case_id":"a","deploy_target":"container","runtime_profile":"native","blueprint_id":"bp",
-         "environment":"staging","region":"r","container_image":"img:1","replicas":12,
-         "expected":{"outcome":"success","status_code":202,"response_body":{"status":"accepted","n":[1,{"x":"\u00e9"}]}}} ,
-        {"case_id":"b\"q","deploy_target":"wasm","runtime_profile":"wasm_wasi","blueprint_id":"bp",
-         "environment":"staging","region":"r","wasm_module":"m.wasm",
-         "expected":{"outcome":"success","status_code":201}}
-      ], "description": "d",
-      "schema_version" : 1 }
-    "#;
-
-    #[test]
-    fn every_chunk_size_gives_the_whole_document_parse_and_digest() {
-        let expected = whole(VALID).expect("the sample is a valid fixture");
-        for chunk in (1..64).chain([1 << 20]) {
-            let got = streamed(VALID, chunk).unwrap_or_else(|| panic!("chunk {chunk} refused"));
-            assert_eq!(got.cases, expected.cases, "chunk {chunk}");
-            assert_eq!(
-                (&got.name, &got.description, got.schema_version),
-                (
-                    &expected.name,
-                    &expected.description,
-                    expected.schema_version
-                )
-            );
-            assert_eq!(
-                got.sha256,
-                crate::evidence::fixture_digest(VALID.as_bytes())
-            );
-        }
-    }
-
-    #[test]
-    fn a_number_cut_by_a_chunk_end_is_read_whole() {
-        let text = r#"{"schema_version":1,"name":"n","cases":[]}"#.replace(":1,", ":12345,");
-        for chunk in 1..text.len() as u64 {
-            assert_eq!(
-                streamed(&text, chunk).map(|f| f.schema_version),
-                Some(12345)
-            );
-        }
-    }
-
-    #[test]
-    fn documents_the_whole_parse_refuses_are_refused() {
-        let refused = [
-            "",
-            "[]",
-            "{}",
-            r#"{"schema_version":1,"name":"n","cases":[]} x"#,
-            r#"{"schema_version":1,"name":"n","cases":[],"cases":[]}"#,
-            r#"{"schema_version":1,"name":"n","name":"m","cases":[]}"#,
-            r#"{"schema_version":1,"name":"n","cases":[],"extra":1}"#,
-            r#"{"schema_version":1,"name":"n"}"#,
-            r#"{"schema_version":1,"name":"n","cases":[{}]}"#,
-            r#"{"schema_version":1,"name":"n","cases":[],}"#,
-            r#"{"schema_version":1,"name":"n","cases":[1,]}"#,
-            r#"{"schema_version":1,"name":"n","cases":["#,
-            r#"{"schema_version":1 "name":"n","cases":[]}"#,
-        ];
-        for text in refused {
-            assert!(whole(text).is_none(), "sample {text:?} must be invalid");
-            for chunk in [1, 3, 1 << 20] {
-                assert!(streamed(text, chunk).is_none(), "{text:?} chunk {chunk}");
-            }
-        }
-    }
-
-    #[test]
-    fn loading_an_invalid_file_still_lists_every_problem() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
-        let text = r#"{"schema_version":1,"name":"n","cases":[{"case_id":"a"},{"case_id":"a"}]}"#;
-        std::fs::write(&path, text).unwrap();
-        let Err(crate::Error::FixtureInvalid { problems, .. }) = Fixture::load(&path) else {
-            panic!("an invalid fixture loaded");
-        };
-        assert_eq!(problems, Fixture::parse(text.as_bytes()).unwrap_err());
-        assert!(problems.len() > 2, "{problems:?}");
-    }
-
-    proptest::proptest! {
-        /// Whatever the chunk size, the streamed parse accepts exactly what the whole-document
-        /// parse accepts, with the same cases.
-        #[test]
-        fn streaming_agrees_with_the_whole_document_parse(
-            cut in 0usize..600,
-            chunk in 1u64..200,
-        ) {
-            let text = &VALID[..cut.min(VALID.len())];
-            let expected = whole(text).map(|f| f.cases);
-            proptest::prop_assert_eq!(streamed(text, chunk).map(|f| f.cases), expected);
-        }
-    }
-}
+#[path = "fixture_stream_tests.rs"]
+mod tests;
