@@ -43,7 +43,7 @@ pub fn write_log_entry(out: &mut Vec<u8>, result: &CaseResult<'_>, now_ms: u64) 
     let artifact = accepted.map(|a| &a.artifact);
     out.push(b'{');
     jsonl::key(out, "timestamp_unix_ms");
-    jsonl::uint(out, now_ms);
+    jsonl::timestamp(out, now_ms);
     out.push(b',');
     jsonl::key(out, "case_key");
     jsonl::string(out, &result.key);
@@ -131,7 +131,7 @@ pub fn write_context_line(out: &mut Vec<u8>, result: &CaseResult<'_>, now_ms: u6
     let response = &result.response;
     out.push(b'{');
     jsonl::key(out, "timestamp_unix_ms");
-    jsonl::uint(out, now_ms);
+    jsonl::timestamp(out, now_ms);
     out.push(b',');
     jsonl::key(out, "case_key");
     jsonl::string(out, &result.key);

@@ -145,6 +145,11 @@ fn parse_run(text: &[u8]) -> Run {
         if rest.get(end) != Some(&b',') {
             break;
         }
+        if cases.is_empty() {
+            // Sized from the first element, like the main parse's vector: growing by doubling
+            // faulted in fresh pages for every copy.
+            cases.reserve(text.len() / (end + 1).max(64) + 1);
+        }
         cases.push(case);
         consumed += end + 1;
     }

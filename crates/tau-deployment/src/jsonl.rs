@@ -113,6 +113,24 @@ fn digit_count(n: u64) -> usize {
     len
 }
 
+/// Appends a timestamp in decimal. A run stamps every line it writes with the same millisecond
+/// value, three per case, so the last one rendered is kept and copied.
+pub(crate) fn timestamp(out: &mut Vec<u8>, ms: u64) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, Vec<u8>)> =
+            const { std::cell::RefCell::new((u64::MAX, Vec::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != ms || last.1.is_empty() {
+            last.1.clear();
+            uint(&mut last.1, ms);
+            last.0 = ms;
+        }
+        out.extend_from_slice(&last.1);
+    });
+}
+
 pub(crate) fn boolean(out: &mut Vec<u8>, b: bool) {
     out.extend_from_slice(if b { b"true" } else { b"false" });
 }
@@ -179,10 +197,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_number_prints_like_serde_json(n in any::<u64>()) {
+        fn any_number_prints_like_serde_json(n in any::<u64>(), m in any::<u64>()) {
             let mut out = Vec::new();
             uint(&mut out, n);
-            prop_assert_eq!(out, serde_json::to_vec(&n).unwrap());
+            prop_assert_eq!(&out, &serde_json::to_vec(&n).unwrap());
+            for stamp in [n, n, m, n] {
+                let mut out = Vec::new();
+                timestamp(&mut out, stamp);
+                prop_assert_eq!(out, serde_json::to_vec(&stamp).unwrap());
+            }
         }
 
         #[test]

@@ -196,7 +196,9 @@ pub fn write_line(
         "error_code",
         record.error_code.map_or("", ErrorCode::as_str),
     );
-    number(out, "updated_unix_ms", record.updated_unix_ms);
+    out.push(b',');
+    jsonl::key(out, "updated_unix_ms");
+    jsonl::timestamp(out, record.updated_unix_ms);
     out.extend_from_slice(b"}\n");
 }
 
