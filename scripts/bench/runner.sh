@@ -8,7 +8,8 @@
 # For each N it generates an N-case fixture (64 blueprints, every target/runtime pair plus a
 # rejected case), runs it RUNS times (default 3) into a fresh state dir, and prints the median wall
 # time, cases/s, the peak RSS, and the median time of Python's `json.load` of the same fixture with
-# the ratio between the two. Targets (issue 9 §8): a fresh run at most half of `json.load`
+# the ratio between the two; also both sides' CPU time (user + system) and its ratio, which a
+# busy machine disturbs less than wall time. Targets (issue 9 §8): a fresh run at most half of `json.load`
 # (ratio_to_json_load <= 0.5) and peak RSS under 400 MB at 1,000,000 cases; each line says
 # whether its figures meet them.
 #
@@ -33,11 +34,12 @@ for n in "$@"; do
   : >"$work/json_times"
   for _ in $(seq "$runs"); do
     python3 -c 'import json,sys,time
-t = time.perf_counter(); json.load(open(sys.argv[1])); print(time.perf_counter() - t)' \
+t, c = time.perf_counter(), time.process_time(); json.load(open(sys.argv[1]))
+print(time.perf_counter() - t, time.process_time() - c)' \
       "$work/fixture.json" >>"$work/json_times"
     rm -rf "$work/state"
     sync
-    /usr/bin/time -f '%e %M' -o "$work/time" "$tau" \
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$tau" \
       --deployment-contract-runner \
       --deployment-fixture "$work/fixture.json" \
       --deployment-state-dir "$work/state" \
@@ -56,11 +58,17 @@ n = int(n)
 rows = [line.split() for line in open(times) if line.strip()]
 secs = statistics.median(float(r[0]) for r in rows)
 rss_mb = max(int(r[1]) for r in rows) / 1024
-json_secs = statistics.median(float(line) for line in open(json_times) if line.strip())
+json_rows = [line.split() for line in open(json_times) if line.strip()]
+json_secs = statistics.median(float(r[0]) for r in json_rows)
 ratio = secs / json_secs
+# CPU seconds (user + system) beside wall time: on a shared machine the wall time of both sides
+# depends on what else runs, the CPU time much less.
+cpu = statistics.median(float(r[2]) + float(r[3]) for r in rows)
+json_cpu = statistics.median(float(r[1]) for r in json_rows)
 out = (f"runner bench: cases={n} runs={len(rows)} median_seconds={secs:.2f} cases_per_s={n / secs:,.0f} "
        f"peak_rss_mb={rss_mb:.0f} fixture_mb={fixture_mb} state_mb={state_mb} "
        f"json_load_seconds={json_secs:.2f} ratio_to_json_load={ratio:.2f} "
+       f"cpu_seconds={cpu:.2f} json_load_cpu_seconds={json_cpu:.2f} cpu_ratio={cpu / json_cpu:.2f} "
        f"time_target={'met' if ratio <= 0.5 else 'missed'}")
 if n >= 1_000_000:
     out += f" rss_target_400mb={'met' if rss_mb < 400 else 'missed'}"

@@ -8,10 +8,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde_json::Value;
 
 use crate::cycle::{CaseResult, Disposition};
-use crate::driver::Outcome;
+use crate::driver::{Body, Field};
+use crate::jsonl;
 use crate::state::RolloutRecord;
 
 /// The channel store root, relative to the state dir.
@@ -32,132 +33,170 @@ pub fn memory_path(state_dir: &Path, blueprint_id: &str) -> PathBuf {
     state_dir.join(ROOT).join(blueprint_id).join("MEMORY.md")
 }
 
-#[derive(Serialize)]
-struct LogEntry<'a> {
-    timestamp_unix_ms: u64,
-    case_key: &'a str,
-    case_id: &'a str,
-    outcome: Outcome,
-    disposition: &'a str,
-    status_code: u16,
-    attempts: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    artifact: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    artifact_sha256: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    artifact_size_bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    artifact_manifest: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    artifact_verified: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rollout_strategy: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    replicas: Option<u16>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    mismatches: &'a [String],
-}
-
-/// Appends the `log.jsonl` line for one case outcome to `out`.
+/// Appends the `log.jsonl` line for one case outcome to `out`: `timestamp_unix_ms, case_key,
+/// case_id, outcome, disposition, status_code, attempts`, then whichever of `error_code, reason,
+/// artifact, artifact_sha256, artifact_size_bytes, artifact_manifest, artifact_verified,
+/// rollout_strategy, replicas, mismatches` the outcome has, in that order.
 pub fn write_log_entry(out: &mut Vec<u8>, result: &CaseResult<'_>, now_ms: u64) {
     let response = &result.response;
     let accepted = response.accepted();
     let artifact = accepted.map(|a| &a.artifact);
-    let mismatches: &[String] = match &result.disposition {
-        Disposition::ContractMismatch(list) => list,
-        _ => &[],
+    out.push(b'{');
+    jsonl::key(out, "timestamp_unix_ms");
+    jsonl::timestamp(out, now_ms);
+    out.push(b',');
+    jsonl::key(out, "case_key");
+    jsonl::string(out, &result.key);
+    out.push(b',');
+    jsonl::key(out, "case_id");
+    jsonl::string(out, &result.case.case_id);
+    out.push(b',');
+    jsonl::key(out, "outcome");
+    jsonl::string(out, response.outcome.as_str());
+    out.push(b',');
+    jsonl::key(out, "disposition");
+    jsonl::string(out, result.disposition.as_str());
+    out.push(b',');
+    jsonl::key(out, "status_code");
+    jsonl::uint(out, response.status_code.into());
+    out.push(b',');
+    jsonl::key(out, "attempts");
+    jsonl::uint(out, result.attempts.into());
+    let text = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
+        if let Some(value) = value {
+            out.push(b',');
+            jsonl::key(out, name);
+            jsonl::string(out, value);
+        }
     };
-    let entry = LogEntry {
-        timestamp_unix_ms: now_ms,
-        case_key: &result.key,
-        case_id: &result.case.case_id,
-        outcome: response.outcome,
-        disposition: result.disposition.as_str(),
-        status_code: response.status_code,
-        attempts: result.attempts,
-        error_code: response.error_code.map(|c| c.as_str()),
-        reason: response.body.reason(),
-        artifact: artifact.map(|a| &*a.reference),
-        artifact_sha256: artifact.and_then(|a| a.sha256.as_deref()),
-        artifact_size_bytes: artifact.and_then(|a| a.size_bytes),
-        artifact_manifest: artifact.and_then(|a| a.manifest.as_deref()),
-        artifact_verified: artifact.and_then(|a| a.verified),
-        rollout_strategy: accepted.map(|a| a.strategy.as_str()),
-        replicas: accepted.map(|a| a.replicas),
-        mismatches,
+    let number = |out: &mut Vec<u8>, name: &str, value: Option<u64>| {
+        if let Some(value) = value {
+            out.push(b',');
+            jsonl::key(out, name);
+            jsonl::uint(out, value);
+        }
     };
-    serde_json::to_writer(&mut *out, &entry).expect("log entry serializes to memory");
-    out.push(b'\n');
+    text(out, "error_code", response.error_code.map(|c| c.as_str()));
+    text(out, "reason", reason(&response.body));
+    text(out, "artifact", artifact.map(|a| &*a.reference));
+    text(
+        out,
+        "artifact_sha256",
+        artifact.and_then(|a| a.sha256.as_deref()),
+    );
+    number(
+        out,
+        "artifact_size_bytes",
+        artifact.and_then(|a| a.size_bytes),
+    );
+    text(
+        out,
+        "artifact_manifest",
+        artifact.and_then(|a| a.manifest.as_deref()),
+    );
+    if let Some(verified) = artifact.and_then(|a| a.verified) {
+        out.push(b',');
+        jsonl::key(out, "artifact_verified");
+        jsonl::boolean(out, verified);
+    }
+    text(
+        out,
+        "rollout_strategy",
+        accepted.map(|a| a.strategy.as_str()),
+    );
+    number(out, "replicas", accepted.map(|a| u64::from(a.replicas)));
+    if let Disposition::ContractMismatch(list) = &result.disposition {
+        if !list.is_empty() {
+            out.push(b',');
+            jsonl::key(out, "mismatches");
+            jsonl::strings(out, list.iter().map(String::as_str));
+        }
+    }
+    out.extend_from_slice(b"}\n");
 }
 
-#[derive(Serialize)]
-struct ContextLine<'a> {
-    timestamp_unix_ms: u64,
-    case_key: &'a str,
-    text: &'a str,
+/// The `reason` of a refusal, borrowed ([`crate::driver::Body::reason`] without the copy).
+fn reason(body: &Body) -> Option<&str> {
+    match body.field("reason") {
+        Some(Field::Text(reason)) => Some(reason),
+        Some(Field::Json(Value::String(reason))) => Some(reason),
+        _ => None,
+    }
 }
 
-/// Appends the `context.jsonl` line for one case outcome to `out`.
+/// Appends the `context.jsonl` line for one case outcome to `out`: `timestamp_unix_ms, case_key`
+/// and `text`, one sentence saying what happened.
 pub fn write_context_line(out: &mut Vec<u8>, result: &CaseResult<'_>, now_ms: u64) {
     let case = result.case;
     let response = &result.response;
-    let mut text = format!(
-        "case {} ({} {} on {} in {}/{})",
-        case.case_id,
-        case.deploy_target,
-        case.runtime_profile,
-        case.blueprint_id,
-        case.environment,
-        case.region
-    );
+    out.push(b'{');
+    jsonl::key(out, "timestamp_unix_ms");
+    jsonl::timestamp(out, now_ms);
+    out.push(b',');
+    jsonl::key(out, "case_key");
+    jsonl::string(out, &result.key);
+    out.push(b',');
+    jsonl::key(out, "text");
+    out.push(b'"');
+    // The sentence is escaped piece by piece as it is written, never built as a String first.
+    let put = |out: &mut Vec<u8>, text: &str| jsonl::string_contents(out, text);
+    let raw = |out: &mut Vec<u8>, text: &str| out.extend_from_slice(text.as_bytes());
+    let num = |out: &mut Vec<u8>, n: u64| jsonl::uint(out, n);
+    raw(out, "case ");
+    put(out, &case.case_id);
+    raw(out, " (");
+    put(out, &case.deploy_target);
+    raw(out, " ");
+    put(out, &case.runtime_profile);
+    raw(out, " on ");
+    put(out, &case.blueprint_id);
+    raw(out, " in ");
+    put(out, &case.environment);
+    raw(out, "/");
+    put(out, &case.region);
+    raw(out, ")");
     match (&result.disposition, response.accepted()) {
         (Disposition::Applied, Some(accepted)) => {
-            let _ = write!(
-                text,
-                " applied with status {}: {} rollout of {} with {} replica(s)",
-                response.status_code,
-                accepted.strategy.as_str(),
-                accepted.artifact.reference,
-                accepted.replicas
-            );
+            raw(out, " applied with status ");
+            num(out, response.status_code.into());
+            raw(out, ": ");
+            raw(out, accepted.strategy.as_str());
+            raw(out, " rollout of ");
+            put(out, &accepted.artifact.reference);
+            raw(out, " with ");
+            num(out, accepted.replicas.into());
+            raw(out, " replica(s)");
         }
         (Disposition::ContractMismatch(diffs), _) => {
-            let _ = write!(
-                text,
-                " broke its contract after {} attempt(s): {}",
-                result.attempts,
-                diffs.join("; ")
-            );
+            raw(out, " broke its contract after ");
+            num(out, result.attempts.into());
+            raw(out, " attempt(s): ");
+            for (i, diff) in diffs.iter().enumerate() {
+                if i > 0 {
+                    raw(out, "; ");
+                }
+                put(out, diff);
+            }
         }
         (disposition, _) => {
             let code = response.error_code.map(|c| c.as_str()).unwrap_or("none");
-            let reason = response.body.reason();
             let verb = if *disposition == Disposition::Rejected {
-                "rejected"
+                " rejected with status "
             } else {
-                "still failing after every attempt"
+                " still failing after every attempt with status "
             };
-            let _ = write!(
-                text,
-                " {verb} with status {} {code} ({}) after {} attempt(s)",
-                response.status_code,
-                reason.as_deref().unwrap_or("unspecified"),
-                result.attempts
-            );
+            raw(out, verb);
+            num(out, response.status_code.into());
+            raw(out, " ");
+            raw(out, code);
+            raw(out, " (");
+            put(out, reason(&response.body).unwrap_or("unspecified"));
+            raw(out, ") after ");
+            num(out, result.attempts.into());
+            raw(out, " attempt(s)");
         }
     }
-    let line = ContextLine {
-        timestamp_unix_ms: now_ms,
-        case_key: &result.key,
-        text: &text,
-    };
-    serde_json::to_writer(&mut *out, &line).expect("context line serializes to memory");
-    out.push(b'\n');
+    out.extend_from_slice(b"\"}\n");
 }
 
 /// Renders a blueprint's `MEMORY.md` from its committed rollouts (in case-key order).
@@ -222,6 +261,10 @@ fn push_cell(out: &mut String, text: &str) {
     }
     out.push_str(" |");
 }
+
+#[cfg(test)]
+#[path = "channel_tests.rs"]
+mod lines_tests;
 
 #[cfg(test)]
 mod tests {

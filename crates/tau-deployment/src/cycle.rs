@@ -206,7 +206,9 @@ pub fn execute<'f>(
     let total = plan.queue.len();
     for (done, case) in plan.queue.into_iter().enumerate() {
         sink(evaluate(case, limits, driver, hooks, &mut counts)?)?;
-        hooks.progress(done + 1, total);
+        if (done + 1) % crate::hooks::PROGRESS_EVERY == 0 || done + 1 == total {
+            hooks.progress(done + 1, total);
+        }
     }
     Ok(counts)
 }

@@ -28,6 +28,10 @@ impl Phase {
     }
 }
 
+/// How many cases may finish between two progress calls. A bar redrawn per case cost more than
+/// evaluating the case; nobody reads a count that changes 100,000 times a second.
+pub const PROGRESS_EVERY: usize = 256;
+
 /// Callbacks of a run. Every method has a sensible default.
 pub trait Hooks {
     /// Waits before a retry.
@@ -36,7 +40,8 @@ pub trait Hooks {
             std::thread::sleep(delay);
         }
     }
-    /// Called after each queued case with (cases done, cases queued).
+    /// Called as queued cases finish with (cases done, cases queued): at least every
+    /// [`PROGRESS_EVERY`] cases and after the last one.
     fn progress(&mut self, _done: usize, _total: usize) {}
     /// Another process holds the state dir; the run blocks until it is free.
     fn waiting_for_lock(&mut self, _holder: &str) {}

@@ -31,6 +31,7 @@ pub mod fixture;
 pub mod health;
 pub mod history;
 pub mod hooks;
+mod jsonl;
 mod processed;
 pub mod request;
 pub mod rollout;

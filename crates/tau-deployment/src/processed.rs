@@ -42,6 +42,11 @@ impl<'s> Processed<'s> {
         Ok(Processed { window, found })
     }
 
+    /// Whether no key at all is processed (a fresh state dir): then no lookup is needed.
+    pub fn is_empty(&self) -> bool {
+        self.window.is_empty() && self.found.is_empty()
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         self.window.contains(key)
             || (!self.found.is_empty() && self.found.contains(&history::key_digest(key)))

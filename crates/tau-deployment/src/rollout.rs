@@ -196,6 +196,9 @@ impl<'de> Deserialize<'de> for RolloutRecord {
     }
 }
 
+#[path = "rollout_line.rs"]
+pub mod line;
+
 #[cfg(test)]
 #[path = "rollout_tests.rs"]
 pub(crate) mod tests;

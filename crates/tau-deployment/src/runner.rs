@@ -31,6 +31,7 @@ use crate::health::{self, Classification};
 use crate::history;
 use crate::hooks::{Hooks, Phase};
 use crate::processed::Processed;
+use crate::rollout::line::{self, LineCache};
 use crate::state::{Health, RolloutRecord, State, ROLLOUT_WINDOW};
 use crate::sym::Sym;
 use crate::totals::add;
@@ -165,6 +166,7 @@ pub fn run(
         let all = options.keep_case_reports.then(|| fixture.cases.clone());
         let queue = cycle::plan_owned(
             fixture.cases,
+            processed.is_empty(),
             |key| processed.contains(key),
             &options.limits,
         );
@@ -183,10 +185,12 @@ pub fn run(
         events::FILE.to_string(),
         history::PROCESSED_FILE.to_string(),
         history::ROLLOUTS_FILE.to_string(),
+        line::PROFILES_FILE.to_string(),
     ];
     const EVENTS: FileId = FileId(0);
     const PROCESSED: FileId = FileId(1);
     const ROLLOUTS: FileId = FileId(2);
+    const PROFILES: FileId = FileId(3);
     let mut derived = Vec::with_capacity(touched.len());
     let mut files: FxHashMap<Sym, (FileId, FileId)> = FxHashMap::default();
     for blueprint in &touched {
@@ -197,8 +201,14 @@ pub fn run(
         files.insert(blueprint.clone(), (log, context));
         derived.push(blueprint.to_string());
     }
+    let mut line_cache = LineCache::load(dir)?;
     let mut tx = Transaction::begin(dir, generation, &appends, &derived)?;
-    legacy.append_to(&state, &mut tx, PROCESSED, ROLLOUTS)?;
+    let history_files = migrate::Files {
+        processed: PROCESSED,
+        rollouts: ROLLOUTS,
+        profiles: PROFILES,
+    };
+    legacy.append_to(&state, &mut tx, history_files, &mut line_cache)?;
     drop(legacy);
     state.trim_rollouts();
 
@@ -211,6 +221,7 @@ pub fn run(
         0
     });
     let mut contract_failures = Vec::new();
+    let mut profile_line = Vec::new();
     let mut sink = |result: CaseResult<'_>| -> Result<()> {
         let (log, context) = files[result.case.blueprint_id.as_str()];
         tx.append(log, |buf| channel::write_log_entry(buf, &result, now))?;
@@ -223,9 +234,11 @@ pub fn run(
             let record = rollout_record(&result, accepted, now);
             totals.add_rollout(&record)?;
             tx.append(ROLLOUTS, |buf| {
-                serde_json::to_writer(&mut *buf, &record).expect("rollout serializes to memory");
-                buf.push(b'\n');
+                line::write_line(buf, &mut profile_line, &record, &mut line_cache)
             })?;
+            if !profile_line.is_empty() {
+                tx.append(PROFILES, |buf| buf.append(&mut profile_line))?;
+            }
             if recent_rollouts.len() == ROLLOUT_WINDOW {
                 recent_rollouts.pop_front();
             }

@@ -283,3 +283,37 @@ fn a_crash_at_any_commit_phase_ends_like_an_uninterrupted_run() {
         }
     }
 }
+
+#[test]
+fn the_history_stores_each_constraint_profile_once_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |rel: &str| fs::read_to_string(dir.path().join(rel)).unwrap_or_default();
+    run_with(PASS, dir.path(), &Options::default());
+    let profiles = read(line::PROFILES_FILE);
+    // The same cases under other ids: new rollouts of the same artifacts and profiles.
+    let again = String::from_utf8(PASS.to_vec())
+        .unwrap()
+        .replace("\"case_id\": \"", "\"case_id\": \"again-");
+    let report = run_with(again.as_bytes(), dir.path(), &Options::default());
+    assert!(report.counts.applied > 0);
+    assert_eq!(read(line::PROFILES_FILE), profiles);
+
+    let stored: Vec<String> = profiles
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["sha256"].to_string())
+        .collect();
+    assert!(!stored.is_empty());
+    let unique: std::collections::BTreeSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "{profiles}");
+    let rollouts = read(history::ROLLOUTS_FILE);
+    let mut referencing = 0;
+    for line in rollouts.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(digest) = record.get("runtime_constraint_profile_sha256") {
+            assert!(stored.contains(&digest.to_string()), "{line}");
+            referencing += 1;
+        }
+    }
+    assert_eq!(referencing % 2, 0);
+    assert!(referencing > 0);
+}

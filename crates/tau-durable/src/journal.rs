@@ -23,11 +23,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;
-use crate::early_sync::{EarlySync, EARLY_SYNC_BYTES};
+use crate::writer::Writer;
 use crate::{Error, Result};
 
 /// The journal's file name inside the state dir.
@@ -105,15 +106,16 @@ const OPEN_HANDLES: usize = 256;
 
 /// A set of appends made exactly-once by the intent written when it begins.
 ///
-/// Appends stream: each file has a bounded buffer that is flushed (without fsync) when full, so
-/// memory stays flat however many entries a run writes. A log that grows past a megabyte is
-/// fsynced early by a background thread, so the disk works while the run does.
+/// Appends stream: each file has a bounded buffer that is handed to a writer thread (no fsync)
+/// when full, so memory stays flat however many entries a run writes and the copying into the
+/// page cache runs beside the caller's work. A log that grows past a megabyte is fsynced early by
+/// another thread, so the disk works while the run does.
 /// [`sync`](Self::sync) flushes the rest, waits for those, and fsyncs every file once more.
 #[derive(Debug)]
 pub struct Transaction {
     dir: PathBuf,
     files: Vec<Pending>,
-    early: EarlySync,
+    writer: Writer,
     /// Directories with entries this transaction created: fsynced once each in `sync`, however
     /// many new logs they hold.
     new_entries: BTreeSet<PathBuf>,
@@ -121,13 +123,13 @@ pub struct Transaction {
 
 #[derive(Debug)]
 struct Pending {
-    path: PathBuf,
+    path: Arc<Path>,
     buf: Vec<u8>,
-    /// Kept open after the first flush when `keep_open`.
-    handle: Option<fs::File>,
+    /// Kept open after the first flush when `keep_open`; shared with the writer thread.
+    handle: Option<Arc<fs::File>>,
+    /// Written through the writer thread with an open handle; otherwise opened, written and
+    /// closed here at each flush.
     keep_open: bool,
-    /// Bytes written since this file's last early fsync was requested.
-    unsynced: u64,
     created: bool,
     touched: bool,
     /// The existing file does not end in a newline; one goes in before the first append.
@@ -167,11 +169,10 @@ impl Transaction {
             };
             lengths.insert(rel.clone(), before);
             files.push(Pending {
-                path,
+                path: Arc::from(path),
                 buf: Vec::new(),
                 handle: None,
                 keep_open: files.len() < OPEN_HANDLES,
-                unsynced: 0,
                 created: before.is_none(),
                 touched: false,
                 torn_tail,
@@ -187,7 +188,7 @@ impl Transaction {
         Ok(Transaction {
             dir: dir.to_path_buf(),
             files,
-            early: EarlySync::default(),
+            writer: Writer::default(),
             new_entries: BTreeSet::new(),
         })
     }
@@ -197,7 +198,13 @@ impl Transaction {
         let file = &mut self.files[id.0];
         fill(&mut file.buf);
         if file.buf.len() >= CHUNK {
-            flush(&self.dir, file, &mut self.early, &mut self.new_entries)?;
+            flush(
+                &self.dir,
+                id.0,
+                file,
+                &mut self.writer,
+                &mut self.new_entries,
+            )?;
         }
         Ok(())
     }
@@ -205,10 +212,16 @@ impl Transaction {
     /// Writes every buffered byte and fsyncs each appended file and each new directory entry.
     /// After this returns the caller commits its state, then calls [`finish`](Self::finish).
     pub fn sync(&mut self) -> Result<()> {
-        for file in &mut self.files {
-            flush(&self.dir, file, &mut self.early, &mut self.new_entries)?;
+        for (index, file) in self.files.iter_mut().enumerate() {
+            flush(
+                &self.dir,
+                index,
+                file,
+                &mut self.writer,
+                &mut self.new_entries,
+            )?;
         }
-        self.early.finish()?;
+        self.writer.finish()?;
         let mut touched = Vec::new();
         for file in &mut self.files {
             if !file.touched {
@@ -216,16 +229,18 @@ impl Transaction {
             }
             let handle = match file.handle.take() {
                 Some(handle) => handle,
-                None => OpenOptions::new()
-                    .append(true)
-                    .open(&file.path)
-                    .map_err(|e| Error::io("open for fsync", &file.path, e))?,
+                None => Arc::new(
+                    OpenOptions::new()
+                        .append(true)
+                        .open(&file.path)
+                        .map_err(|e| Error::io("open for fsync", &*file.path, e))?,
+                ),
             };
             if file.created {
                 self.new_entries
                     .insert(atomic::parent_of(&file.path).to_path_buf());
             }
-            touched.push((file.path.as_path(), handle));
+            touched.push((&*file.path, handle));
         }
         // Concurrent fsyncs share journal commits; one after another, each waits for its own.
         atomic::in_parallel(&touched, |(path, handle)| {
@@ -243,8 +258,9 @@ impl Transaction {
 
 fn flush(
     root: &Path,
+    index: usize,
     file: &mut Pending,
-    early: &mut EarlySync,
+    writer: &mut Writer,
     new_entries: &mut BTreeSet<PathBuf>,
 ) -> Result<()> {
     if file.buf.is_empty() {
@@ -253,31 +269,32 @@ fn flush(
     if file.created && !file.touched {
         create_dirs(root, atomic::parent_of(&file.path), new_entries)?;
     }
-    let mut handle = match file.handle.take() {
+    let handle = match file.handle.take() {
         Some(handle) => handle,
-        None => OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file.path)
-            .map_err(|e| Error::io("open for append", &file.path, e))?,
+        None => Arc::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file.path)
+                .map_err(|e| Error::io("open for append", &*file.path, e))?,
+        ),
     };
+    // Before this file's first buffer is queued, so nothing of it can be ahead of the newline.
     if file.torn_tail && !file.touched {
-        handle
+        (&*handle)
             .write_all(b"\n")
-            .map_err(|e| Error::io("append to", &file.path, e))?;
+            .map_err(|e| Error::io("append to", &*file.path, e))?;
     }
-    handle
-        .write_all(&file.buf)
-        .map_err(|e| Error::io("append to", &file.path, e))?;
-    file.unsynced += file.buf.len() as u64;
-    file.buf.clear();
     file.touched = true;
     if file.keep_open {
-        if file.unsynced >= EARLY_SYNC_BYTES {
-            early.request(&file.path, &handle)?;
-            file.unsynced = 0;
-        }
+        let full = std::mem::take(&mut file.buf);
+        file.buf = writer.write(index, &file.path, &handle, full)?;
         file.handle = Some(handle);
+    } else {
+        (&*handle)
+            .write_all(&file.buf)
+            .map_err(|e| Error::io("append to", &*file.path, e))?;
+        file.buf.clear();
     }
     Ok(())
 }

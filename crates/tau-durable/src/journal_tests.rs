@@ -1,4 +1,5 @@
 use super::*;
+use crate::early_sync::EARLY_SYNC_BYTES;
 
 fn staged(dir: &Path, generation: u64) -> Transaction {
     let files = ["events.jsonl".to_string(), "store/bp/log.jsonl".to_string()];

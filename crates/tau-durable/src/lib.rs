@@ -25,5 +25,6 @@ pub mod guard;
 pub mod journal;
 pub mod lock;
 pub mod name;
+mod writer;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use rustc_hash::FxHashSet;
 use tau_durable::journal::{FileId, Transaction};
 
 use crate::history::{self, KeyDigest};
+use crate::rollout::line::{self, LineCache};
 use crate::state::State;
 use crate::totals::Totals;
 use crate::Result;
@@ -51,21 +52,32 @@ impl Legacy {
         &self,
         state: &State,
         tx: &mut Transaction,
-        processed: FileId,
-        rollouts: FileId,
+        files: Files,
+        cache: &mut LineCache,
     ) -> Result<()> {
         if !self.inline {
             return Ok(());
         }
         for digest in &self.digests {
-            tx.append(processed, |buf| buf.extend_from_slice(digest))?;
+            tx.append(files.processed, |buf| buf.extend_from_slice(digest))?;
         }
+        let mut profile_line = Vec::new();
         for record in &state.rollouts {
-            tx.append(rollouts, |buf| {
-                serde_json::to_writer(&mut *buf, record).expect("rollout serializes to memory");
-                buf.push(b'\n');
+            tx.append(files.rollouts, |buf| {
+                line::write_line(buf, &mut profile_line, record, cache)
             })?;
+            if !profile_line.is_empty() {
+                tx.append(files.profiles, |buf| buf.append(&mut profile_line))?;
+            }
         }
         Ok(())
     }
+}
+
+/// The history files of a run's transaction.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Files {
+    pub processed: FileId,
+    pub rollouts: FileId,
+    pub profiles: FileId,
 }
