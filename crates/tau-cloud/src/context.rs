@@ -42,29 +42,25 @@ pub fn pack(dir: &Path, generated: Option<&str>, dockerfile: Option<&Path>) -> R
     };
     let mut entries = Vec::new();
     walk(dir, PathBuf::new(), &rules, &mut entries)?;
-    if generated.is_some()
-        && entries
-            .iter()
-            .any(|(p, _)| p == crate::dockerfile::GENERATED_NAME)
-    {
-        return Err(bad(format!("holds a file named {}, the name tau gives the generated Dockerfile; rename it or add it to .dockerignore", crate::dockerfile::GENERATED_NAME)));
-    }
-    let dockerfile_name = match (generated, dockerfile) {
-        (Some(_), _) => crate::dockerfile::GENERATED_NAME.to_string(),
-        (None, Some(path)) => slash_path(path),
-        (None, None) => "Dockerfile".to_string(),
+    let dockerfile_bytes = match (generated, dockerfile) {
+        (Some(text), _) => text.as_bytes().to_vec(),
+        (None, path) => {
+            let name = path.map_or_else(|| "Dockerfile".to_string(), slash_path);
+            match entries.iter().find(|(p, _)| *p == name) {
+                Some((_, Entry::File { bytes, .. })) => bytes.clone(),
+                _ => return Err(bad(format!("the Dockerfile {name} is not a file in the context (is it listed in .dockerignore?)"))),
+            }
+        }
     };
-    if let Some(text) = generated {
-        entries.push((
-            dockerfile_name.clone(),
-            Entry::File {
-                bytes: text.as_bytes().to_vec(),
-                executable: false,
-            },
-        ));
-    } else if !entries.iter().any(|(p, _)| *p == dockerfile_name) {
-        return Err(bad(format!("the Dockerfile {dockerfile_name} is not in the context (is it listed in .dockerignore?)")));
-    }
+    let dockerfile_name = crate::dockerfile::GENERATED_NAME.to_string();
+    entries.retain(|(p, _)| *p != dockerfile_name);
+    entries.push((
+        dockerfile_name.clone(),
+        Entry::File {
+            bytes: dockerfile_bytes,
+            executable: false,
+        },
+    ));
     // Byte order, not locale order, so every machine sorts the same way.
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
 
@@ -224,7 +220,7 @@ mod tests {
             paths,
             [
                 ".dockerignore",
-                ".tau-deploy.Dockerfile",
+                "Dockerfile",
                 "src/",
                 "src/a.txt",
                 "src/b/",
@@ -238,6 +234,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_dockerfile_elsewhere_in_the_context_is_built_from_the_tar_root() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("deploy")).unwrap();
+        fs::write(dir.path().join("deploy/prod.Dockerfile"), "FROM scratch\n").unwrap();
+        fs::write(dir.path().join("Dockerfile"), "FROM other\n").unwrap();
+        let ctx = pack(dir.path(), None, Some(Path::new("deploy/prod.Dockerfile"))).unwrap();
+        let mut archive = tar::Archive::new(ctx.tar.as_slice());
+        let mut root = String::new();
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_str() == Some("Dockerfile") {
+                e.read_to_string(&mut root).unwrap();
+            }
+        }
+        assert_eq!(root, "FROM scratch\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+            "FROM other\n"
+        );
+    }
+
     const GENERATED: &str = crate::dockerfile::GENERATED_NAME;
 
     #[test]
@@ -247,7 +265,7 @@ mod tests {
         let err = pack(dir.path(), None, Some(Path::new("Dockerfile"))).unwrap_err();
         assert!(
             err.to_string()
-                .contains("Dockerfile Dockerfile is not in the context"),
+                .contains("Dockerfile Dockerfile is not a file in the context"),
             "{err}"
         );
     }

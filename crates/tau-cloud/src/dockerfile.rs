@@ -11,9 +11,10 @@ use crate::config::{BuildSource, DeploymentConfig};
 /// The non-root user and group the service runs as.
 pub const USER_ID: u32 = 65532;
 
-/// Where the generated Dockerfile sits inside the build context tar. It exists only there: the
-/// context directory on disk is never written to.
-pub const GENERATED_NAME: &str = ".tau-deploy.Dockerfile";
+/// Where the Dockerfile of a build sits inside the context tar (the engine's build endpoint reads
+/// it there). The generated one exists only in the tar: the context directory on disk is never
+/// written to, and a `Dockerfile` already in the context is replaced in the tar only.
+pub const GENERATED_NAME: &str = "Dockerfile";
 
 /// The Dockerfile for `config`, or `None` when the config names its own.
 pub fn generate(config: &DeploymentConfig) -> Option<String> {

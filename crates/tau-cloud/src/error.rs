@@ -63,6 +63,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The image tag cannot be computed (no commit for git-sha, a tag the policy refuses).
+    #[error("image tag: {0}")]
+    Tag(String),
+
     #[error("container engine: {0}")]
     Engine(String),
 

@@ -15,6 +15,7 @@ pub mod context;
 pub mod dockerfile;
 mod error;
 pub mod ignore;
+pub mod image;
 pub mod providers;
 pub mod records;
 pub mod tag;

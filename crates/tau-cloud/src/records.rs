@@ -40,6 +40,45 @@ struct File {
     schema_version: u32,
     /// Keyed `provider/service`, sorted, so the file's bytes depend only on its records.
     deployments: BTreeMap<String, Record>,
+    /// The last image pushed per service, which `run` deploys when not told otherwise.
+    #[serde(default)]
+    pushed: BTreeMap<String, Pushed>,
+}
+
+/// An image `push` left in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pushed {
+    /// `registry/repository:tag`.
+    pub image: String,
+    /// The digest the registry answered for it.
+    pub image_digest: String,
+    pub pushed_at: String,
+}
+
+impl Pushed {
+    /// `registry/repository@digest`: what a provider should pull, immune to the tag moving.
+    pub fn pinned(&self) -> String {
+        let repo = match self.image.rsplit_once(':') {
+            // A ':' after the last '/' separates the tag; one before it is a registry port.
+            Some((repo, tag)) if !tag.contains('/') => repo,
+            _ => self.image.as_str(),
+        };
+        format!("{repo}@{}", self.image_digest)
+    }
+}
+
+/// The last push of `service`.
+pub fn last_push(path: &Path, service: &str) -> Result<Option<Pushed>> {
+    Ok(read(path)?.pushed.remove(service))
+}
+
+/// Remembers a push of `service`.
+pub fn record_push(path: &Path, service: &str, pushed: Pushed) -> Result<()> {
+    change(path, |file| {
+        file.pushed.insert(service.to_string(), pushed);
+        None
+    })
+    .map(|_| ())
 }
 
 fn key(provider: ProviderKind, service: &str) -> String {
@@ -175,6 +214,21 @@ mod tests {
             "sha256:2"
         );
         assert!(find(&path, ProviderKind::Gcp, "svc").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_push_is_remembered_and_pinned_by_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let pushed = Pushed {
+            image: "127.0.0.1:5000/org/app:v1.0.0".into(),
+            image_digest: "sha256:ab".into(),
+            pushed_at: "t".into(),
+        };
+        record_push(&path, "svc", pushed.clone()).unwrap();
+        let back = last_push(&path, "svc").unwrap().unwrap();
+        assert_eq!(back, pushed);
+        assert_eq!(back.pinned(), "127.0.0.1:5000/org/app@sha256:ab");
     }
 
     #[test]

@@ -20,29 +20,22 @@ pub fn resolve(registry: &RegistryConfig, inputs: &TagInputs) -> Result<String> 
     match registry.tag_strategy {
         TagStrategy::Semver => {
             let v = registry.version.as_deref().unwrap_or_default();
-            let (a, b, c) = parse_semver(v).ok_or_else(|| Error::Provider {
-                provider: "registry",
-                message: format!("version {v:?} is not X.Y.Z"),
-            })?;
+            let (a, b, c) =
+                parse_semver(v).ok_or_else(|| Error::Tag(format!("version {v:?} is not X.Y.Z")))?;
             Ok(format!("v{a}.{b}.{c}"))
         }
         TagStrategy::Timestamp => Ok(format!("dev-{}", compact_utc(inputs.now))),
         TagStrategy::GitSha => {
             let sha = inputs.git_sha.as_deref().unwrap_or_default();
             if sha.len() < 12 || !sha.bytes().all(|c| c.is_ascii_hexdigit()) {
-                return Err(Error::Provider {
-                    provider: "registry",
-                    message: "tag_strategy git-sha needs the build context to be inside a git repository with at least one commit".into(),
-                });
+                return Err(Error::Tag("tag_strategy git-sha needs the build context to be inside a git repository with at least one commit".into()));
             }
             Ok(format!("git-{}", sha[..12].to_ascii_lowercase()))
         }
         TagStrategy::Custom => {
             let t = registry.custom_tag.clone().unwrap_or_default();
-            check_custom(&t).map_err(|why| Error::Provider {
-                provider: "registry",
-                message: format!("custom_tag {t:?}: expected {why}"),
-            })?;
+            check_custom(&t)
+                .map_err(|why| Error::Tag(format!("custom_tag {t:?}: expected {why}")))?;
             Ok(t)
         }
     }

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod azure;
 pub mod gcp;
 pub mod http;
+pub mod local;
 
 use serde::Serialize;
 
