@@ -497,3 +497,70 @@ fn azure_container_apps_full_flow_with_the_environment_credential() {
         (Some(2), Some("not_deployed"))
     );
 }
+
+#[test]
+fn deploy_spans_are_exported_over_otlp_when_the_endpoint_is_set() {
+    let server = Recorder::start(|req, seen| match req.target.as_str() {
+        "/v1/traces" => (200, Value::Null),
+        _ => app_runner(req, seen),
+    });
+    let dir = project(AWS_TARGET, AWS_REGISTRY);
+    let envs = [
+        ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", server.base.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret-key"),
+        ("HELLO_DB_PASSWORD", SECRET_VALUE),
+    ];
+    let (code, _, text) = run(
+        dir.path(),
+        &envs,
+        &[
+            "run",
+            "--image",
+            &format!("{AWS_REGISTRY}/org/hello@{DIGEST}"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let exports: Vec<Recorded> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.target == "/v1/traces")
+        .collect();
+    assert!(!exports.is_empty(), "no OTLP export reached the collector");
+    assert_eq!(exports[0].method, "POST");
+    assert_eq!(exports[0].headers["content-type"], "application/x-protobuf");
+    let body: String = exports.iter().map(|r| r.body.clone()).collect();
+    // Protobuf keeps strings as UTF-8 bytes: the span name is readable in the payload.
+    assert!(
+        body.contains("deploy.run"),
+        "the deploy.run span was not exported"
+    );
+    assert!(!body.contains(SECRET_VALUE), "a secret reached the trace");
+}
+
+#[test]
+fn without_an_otlp_endpoint_nothing_is_exported() {
+    let server = Recorder::start(|req, seen| match req.target.as_str() {
+        "/v1/traces" => (200, Value::Null),
+        _ => app_runner(req, seen),
+    });
+    let dir = project(AWS_TARGET, AWS_REGISTRY);
+    let envs = [
+        ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("AWS_ACCESS_KEY_ID", "A"),
+        ("AWS_SECRET_ACCESS_KEY", "B"),
+        ("HELLO_DB_PASSWORD", "x"),
+    ];
+    let (code, _, text) = run(
+        dir.path(),
+        &envs,
+        &[
+            "run",
+            "--image",
+            &format!("{AWS_REGISTRY}/org/hello@{DIGEST}"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(server.requests().iter().all(|r| r.target != "/v1/traces"));
+}

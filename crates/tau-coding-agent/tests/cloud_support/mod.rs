@@ -153,6 +153,7 @@ pub fn tau_in(dir: &Path) -> Command {
         if key.starts_with("AWS_")
             || key.starts_with("GOOGLE_")
             || key.starts_with("AZURE_")
+            || key.starts_with("OTEL_")
             || key == "DOCKER_HOST"
         {
             cmd.env_remove(key);

@@ -6,6 +6,7 @@ mod errors;
 mod plan;
 mod report;
 mod steps;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ and a local recording server. Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_GCP_E
 TAU_CLOUD_AZURE_ENDPOINT (or `endpoint:` in the provider block).
 
 Records of deployed services: .tau/deployments.json beside the config file.
+Traces: spans deploy.build, deploy.push and deploy.run are exported over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT is set.
 Exit 2 on an invalid config, missing credentials or a provider error; 3 when a deployed service
 did not become ready.";
 
@@ -149,8 +152,12 @@ impl Args {
 
 pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
     let (step, common) = args.resolved();
+    let _telemetry = telemetry::init();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(steps::run(step, &common, out))
+    let result = runtime.block_on(steps::run(step, &common, out));
+    // The runtime goes first: the exporter flushes from its own thread, not from async code.
+    drop(runtime);
+    result
 }
