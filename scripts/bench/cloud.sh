@@ -59,7 +59,7 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 tar -C "$root" -cf "$work/rootfs.tar" .
 base="127.0.0.1:$port/library/busybox:1.36"
-pm import --change 'CMD ["sh"]' "$work/rootfs.tar" "$base" >/dev/null
+pm import --change 'CMD ["sh"]' "$work/rootfs.tar" "$base" >/dev/null 2>&1
 pm push --tls-verify=false "$base" >/dev/null 2>&1
 pm rmi "$base" >/dev/null
 

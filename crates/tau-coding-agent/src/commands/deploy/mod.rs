@@ -3,6 +3,7 @@
 //! `tau-cloud`; this module wires it to the engine and the terminal.
 
 mod errors;
+mod manage;
 mod plan;
 mod report;
 mod steps;

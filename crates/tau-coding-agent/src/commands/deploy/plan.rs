@@ -45,6 +45,12 @@ pub fn engine_url(common: &Common) -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
 }
 
+/// A client of the engine `--engine` (else `DOCKER_HOST`) names.
+pub fn engine(common: &Common) -> Result<tau_engine::Engine> {
+    tau_engine::Engine::connect(Some(&engine_url(common)))
+        .map_err(|e| super::errors::refusal(tau_cloud::Error::Engine(e.to_string())))
+}
+
 /// Generates the Dockerfile and packs the context in memory; the context directory is only read.
 pub fn build(config: &DeploymentConfig) -> Result<Build> {
     let dir = config.context_dir();

@@ -59,9 +59,13 @@ pub async fn run(step: Step, common: &Common, out: &mut Out) -> Result<ExitCode>
                 not_ready = Some(seen);
             }
         }
-        Step::Status => status(common, &config, &records_path, &mut report, &mut requests).await?,
+        Step::Status => {
+            super::manage::status(common, &config, &records_path, &mut report, &mut requests)
+                .await?
+        }
         Step::Destroy => {
-            destroy(common, &config, &records_path, &mut report, &mut requests).await?
+            super::manage::destroy(common, &config, &records_path, &mut report, &mut requests)
+                .await?
         }
         Step::Build | Step::Push => {}
     }
@@ -129,10 +133,7 @@ async fn build_and_push(
     let engine = if common.dry_run {
         None
     } else {
-        Some(
-            tau_engine::Engine::connect(Some(&engine_url))
-                .map_err(|e| refusal(tau_cloud::Error::Engine(e.to_string())))?,
-        )
+        Some(plan::engine(common)?)
     };
     if let Some(engine) = &engine {
         report.stage(&format!("building {}", build.image));
@@ -226,8 +227,7 @@ async fn deploy(
                 return Ok(None);
             }
             plan.iter().for_each(|r| report.sending(r));
-            let engine = tau_engine::Engine::connect(Some(&plan::engine_url(common)))
-                .map_err(|e| refusal(tau_cloud::Error::Engine(e.to_string())))?;
+            let engine = plan::engine(common)?;
             Local::new(engine)
                 .deploy(&spec, port, wait)
                 .await
@@ -287,167 +287,6 @@ async fn deploy(
         seen.provider_state
     ));
     Ok(Some(seen))
-}
-
-fn recorded(config: &DeploymentConfig, records_path: &std::path::Path) -> Result<Record> {
-    records::find(records_path, config.target.kind(), &config.service)
-        .map_err(refusal)?
-        .ok_or_else(|| {
-            Refusal::new(
-                USAGE,
-                "not_deployed",
-                format!(
-                    "{} has no record of {} on {}: deploy it first with `tau deploy`",
-                    records_path.display(),
-                    config.service,
-                    config.target.kind()
-                ),
-            )
-            .with("records", records_path.display().to_string())
-            .into()
-        })
-}
-
-async fn status(
-    common: &Common,
-    config: &DeploymentConfig,
-    records_path: &std::path::Path,
-    report: &mut Report,
-    requests: &mut Vec<ApiRequest>,
-) -> Result<()> {
-    let record = recorded(config, records_path)?;
-    report.set("record", json!(record));
-    report.stage(&format!(
-        "asking {} about {}",
-        config.target.kind(),
-        config.service
-    ));
-    let seen = match &config.target {
-        Target::Local(_) => {
-            if common.dry_run {
-                let base = format!("{}/v1.41", plan::engine_url(common).trim_end_matches('/'));
-                requests.push(ApiRequest {
-                    action: "inspect the container",
-                    method: "GET",
-                    url: format!("{base}/containers/{}/json", record.service_id),
-                    headers: Vec::new(),
-                    body: None,
-                });
-                return Ok(());
-            }
-            let engine = tau_engine::Engine::connect(Some(&plan::engine_url(common)))
-                .map_err(|e| refusal(tau_cloud::Error::Engine(e.to_string())))?;
-            Local::new(engine)
-                .status(
-                    &record.service_id,
-                    record.url.as_deref(),
-                    config.health_check_path(),
-                )
-                .await
-                .map_err(refusal)?
-        }
-        target => {
-            let api = providers::cloud_api(target).expect("a cloud target has an API");
-            let req = api.get(&record.service_id);
-            requests.push(req.clone());
-            if common.dry_run {
-                return Ok(());
-            }
-            report.sending(&req);
-            Client::connect(target)
-                .await
-                .map_err(refusal)?
-                .status(api.as_ref(), &record.service_id)
-                .await
-                .map_err(refusal)?
-        }
-    };
-    report.set("status", json!(seen));
-    report.line(format!(
-        "{} on {}: {:?} ({}) url {} image {} digest {}",
-        config.service,
-        config.target.kind(),
-        seen.state,
-        seen.provider_state,
-        seen.url.as_deref().unwrap_or("-"),
-        record.image,
-        if record.image_digest.is_empty() {
-            "-"
-        } else {
-            &record.image_digest
-        }
-    ));
-    Ok(())
-}
-
-async fn destroy(
-    common: &Common,
-    config: &DeploymentConfig,
-    records_path: &std::path::Path,
-    report: &mut Report,
-    requests: &mut Vec<ApiRequest>,
-) -> Result<()> {
-    let record = recorded(config, records_path)?;
-    report.stage(&format!(
-        "destroying {} on {}",
-        config.service,
-        config.target.kind()
-    ));
-    match &config.target {
-        Target::Local(_) => {
-            let base = format!("{}/v1.41", plan::engine_url(common).trim_end_matches('/'));
-            requests.push(ApiRequest {
-                action: "stop the container",
-                method: "POST",
-                url: format!("{base}/containers/{}/stop?t=10", record.service_id),
-                headers: Vec::new(),
-                body: None,
-            });
-            requests.push(ApiRequest {
-                action: "remove the container",
-                method: "DELETE",
-                url: format!("{base}/containers/{}", record.service_id),
-                headers: Vec::new(),
-                body: None,
-            });
-            if common.dry_run {
-                return Ok(());
-            }
-            let engine = tau_engine::Engine::connect(Some(&plan::engine_url(common)))
-                .map_err(|e| refusal(tau_cloud::Error::Engine(e.to_string())))?;
-            Local::new(engine)
-                .destroy(&record.service_id)
-                .await
-                .map_err(refusal)?;
-        }
-        target => {
-            let api = providers::cloud_api(target).expect("a cloud target has an API");
-            let req = api.delete(&record.service_id);
-            requests.push(req.clone());
-            if common.dry_run {
-                return Ok(());
-            }
-            report.sending(&req);
-            Client::connect(target)
-                .await
-                .map_err(refusal)?
-                .destroy(api.as_ref(), &record.service_id)
-                .await
-                .map_err(refusal)?;
-        }
-    }
-    records::remove(records_path, config.target.kind(), &config.service).map_err(refusal)?;
-    report.set(
-        "destroy",
-        json!({ "service_id": record.service_id, "destroyed": true }),
-    );
-    report.line(format!(
-        "destroyed {} on {} ({})",
-        config.service,
-        config.target.kind(),
-        record.service_id
-    ));
-    Ok(())
 }
 
 /// How often `run` asks whether the service is ready; `TAU_CLOUD_POLL_MS` shortens it in tests.
