@@ -216,6 +216,42 @@ mod tests {
         assert!(find(&path, ProviderKind::Gcp, "svc").unwrap().is_none());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        /// Any sequence of deploys and destroys leaves exactly what a plain map would hold, and the
+        /// file's bytes depend only on that content, not on the order it was reached in.
+        #[test]
+        fn records_follow_a_model_map_through_any_sequence(
+            ops in proptest::collection::vec((0usize..3, proptest::prelude::any::<bool>(), 0u8..4), 1..12),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(FILE);
+            let names = ["a", "b", "c"];
+            let mut model = std::collections::BTreeMap::new();
+            for (name, deploy, n) in ops {
+                let service = names[name];
+                if deploy {
+                    let digest = format!("sha256:{n}");
+                    upsert(&path, record(service, &digest, "t")).unwrap();
+                    model.insert(service, digest);
+                } else {
+                    let removed = remove(&path, ProviderKind::Gcp, service).unwrap();
+                    proptest::prop_assert_eq!(removed.map(|r| r.image_digest), model.remove(service));
+                }
+            }
+            let got: std::collections::BTreeMap<&str, String> = load(&path).unwrap().into_iter()
+                .map(|r| (names.iter().copied().find(|n| *n == r.service).unwrap(), r.image_digest)).collect();
+            proptest::prop_assert_eq!(&got, &model);
+            let again = dir.path().join("again.json");
+            for (service, digest) in &model {
+                upsert(&again, record(service, digest, "t")).unwrap();
+            }
+            if path.exists() && again.exists() {
+                proptest::prop_assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn a_push_is_remembered_and_pinned_by_digest() {
         let dir = tempfile::tempdir().unwrap();

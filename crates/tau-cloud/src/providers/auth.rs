@@ -136,24 +136,8 @@ pub async fn gcp_token(http: &reqwest::Client) -> Result<String> {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            let claims = serde_json::json!({
-                "iss": field("client_email")?,
-                "scope": "https://www.googleapis.com/auth/cloud-platform",
-                "aud": uri,
-                "iat": now,
-                "exp": now + 3600,
-            });
-            let key = jsonwebtoken::EncodingKey::from_rsa_pem(field("private_key")?.as_bytes())
-                .map_err(|e| {
-                    missing(format!(
-                        "{}: private_key is not an RSA PEM key ({e})",
-                        path.display()
-                    ))
-                })?;
-            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-            header.kid = creds["private_key_id"].as_str().map(str::to_string);
-            let assertion = jsonwebtoken::encode(&header, &claims, &key)
-                .map_err(|e| missing(format!("cannot sign the token request ({e})")))?;
+            let assertion = service_account_assertion(&creds, &uri, now)
+                .map_err(|why| missing(format!("{}: {why}", path.display())))?;
             (
                 uri,
                 vec![
@@ -173,6 +157,32 @@ pub async fn gcp_token(http: &reqwest::Client) -> Result<String> {
         }
     };
     exchange(http, "gcp", &form.0, &form.1).await
+}
+
+/// The signed JWT a service account trades for an access token (RFC 7523, RS256, one hour).
+pub(crate) fn service_account_assertion(
+    creds: &Value,
+    token_uri: &str,
+    now: u64,
+) -> std::result::Result<String, String> {
+    let field = |k: &str| {
+        creds[k]
+            .as_str()
+            .ok_or_else(|| format!("field {k} is missing"))
+    };
+    let claims = serde_json::json!({
+        "iss": field("client_email")?,
+        "scope": "https://www.googleapis.com/auth/cloud-platform",
+        "aud": token_uri,
+        "iat": now,
+        "exp": now + 3600,
+    });
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(field("private_key")?.as_bytes())
+        .map_err(|e| format!("private_key is not an RSA PEM key ({e})"))?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = creds["private_key_id"].as_str().map(str::to_string);
+    jsonwebtoken::encode(&header, &claims, &key)
+        .map_err(|e| format!("cannot sign the token request ({e})"))
 }
 
 /// Azure: the environment credential (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
@@ -279,6 +289,39 @@ mod tests {
                 ("aws_secret_access_key".into(), "D".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_service_account_assertion_is_an_rs256_jwt_for_the_token_uri() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let private =
+            std::fs::read_to_string(format!("{dir}/test-service-account.key.pem")).unwrap();
+        let public = std::fs::read(format!("{dir}/test-service-account.pub.pem")).unwrap();
+        let creds = serde_json::json!({"type": "service_account", "client_email": "deployer@acme-prod.iam.gserviceaccount.com",
+            "private_key": private, "private_key_id": "k1"});
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let jwt = service_account_assertion(&creds, "http://127.0.0.1:9/token", now).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&["http://127.0.0.1:9/token"]);
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(&public).unwrap();
+        let data = jsonwebtoken::decode::<Value>(&jwt, &key, &validation).unwrap();
+        assert_eq!(data.header.kid.as_deref(), Some("k1"));
+        assert_eq!(
+            data.claims["iss"],
+            "deployer@acme-prod.iam.gserviceaccount.com"
+        );
+        assert_eq!(
+            data.claims["scope"],
+            "https://www.googleapis.com/auth/cloud-platform"
+        );
+        assert_eq!(data.claims["exp"].as_u64(), Some(now + 3600));
+        let broken = serde_json::json!({"client_email": "x", "private_key": "not a key"});
+        assert!(service_account_assertion(&broken, "u", now)
+            .unwrap_err()
+            .contains("private_key"));
     }
 
     #[test]
