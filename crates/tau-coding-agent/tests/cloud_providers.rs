@@ -564,3 +564,68 @@ fn without_an_otlp_endpoint_nothing_is_exported() {
     assert_eq!(code, Some(0), "{text}");
     assert!(server.requests().iter().all(|r| r.target != "/v1/traces"));
 }
+
+#[test]
+fn a_service_still_pending_after_the_wait_is_refused_with_exit_3_but_recorded() {
+    let server = Recorder::start(|req, _| match req.method.as_str() {
+        "GET" => (
+            200,
+            json!({"name": RUN_NAME, "reconciling": true, "terminalCondition": {"type": "Ready", "state": "CONDITION_RECONCILING"}}),
+        ),
+        _ => cloud_run(req, 0),
+    });
+    let dir = project(GCP_TARGET, GCP_REGISTRY);
+    let envs = [
+        ("TAU_CLOUD_GCP_ENDPOINT", server.base.as_str()),
+        ("GOOGLE_OAUTH_ACCESS_TOKEN", "t"),
+        ("HELLO_DB_PASSWORD", "x"),
+    ];
+    let image = format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}");
+    let (code, doc, _) = run(
+        dir.path(),
+        &envs,
+        &["run", "--image", &image, "--wait-secs", "0"],
+    );
+    assert_eq!(
+        (code, doc["error"]["code"].as_str()),
+        (Some(3), Some("deploy_not_ready"))
+    );
+    // The service exists on the provider, so its record is kept for status and destroy.
+    assert!(records(dir.path()).contains(RUN_NAME));
+}
+
+#[test]
+fn quiet_prints_nothing_and_verbose_lists_each_request_on_stderr() {
+    let server = Recorder::start(cloud_run);
+    let dir = project(GCP_TARGET, GCP_REGISTRY);
+    let image = format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}");
+    let base = |args: &[&str]| {
+        tau_in(dir.path())
+            .args(["deploy", "run", "--image", &image])
+            .args(args)
+            .env("TAU_CLOUD_GCP_ENDPOINT", &server.base)
+            .env("GOOGLE_OAUTH_ACCESS_TOKEN", "t")
+            .env("HELLO_DB_PASSWORD", SECRET_VALUE)
+            .output()
+            .unwrap()
+    };
+    let quiet = base(&["-q"]);
+    assert!(
+        quiet.status.success() && quiet.stdout.is_empty(),
+        "{}",
+        all_output(&quiet)
+    );
+    let verbose = base(&["-v"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(verbose.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "-> PATCH {}/v2/{RUN_NAME} (update service)",
+            server.base
+        )),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&verbose.stdout)
+        .starts_with("updated hello on gcp: https://hello-3x7q-ew.a.run.app"));
+    assert!(!all_output(&verbose).contains(SECRET_VALUE) && !stderr.contains("Bearer"));
+}
