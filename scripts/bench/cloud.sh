@@ -68,11 +68,11 @@ mkdir -p "$project/site"
 echo hello >"$project/site/index.html"
 echo ok >"$project/site/health"
 head -c 200000 /dev/urandom | base64 >"$project/site/asset.txt"
-config() { # $1: target block
+config() { # $1: target block, $2: registry host (default the local one)
   cat <<YAML
 deployment:
   service: bench
-  registry: {url: '127.0.0.1:$port', repository: org/bench, tag_strategy: semver, version: 1.0.0}
+  registry: {url: '${2:-127.0.0.1:$port}', repository: org/bench, tag_strategy: semver, version: 1.0.0}
   target:
 $1
   environment: {MODE: bench}
@@ -103,7 +103,9 @@ declare -A targets=(
     azure: {subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg, environment_name: env}"
 )
 for p in local aws gcp azure; do
-  config "${targets[$p]}" >"$project/tau.yaml"
+  registry=""
+  [ "$p" = aws ] && registry="123456789012.dkr.ecr.eu-west-1.amazonaws.com"  # App Runner pulls from ECR only
+  config "${targets[$p]}" "$registry" >"$project/tau.yaml"
   times=()
   for _ in $(seq "$runs"); do times+=("$(seconds "$tau" deploy --dry-run --json --engine "$engine")"); done
   median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"

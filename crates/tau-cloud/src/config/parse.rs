@@ -50,6 +50,18 @@ pub(super) fn parse(
         .mapping(&mut p, "build", true)
         .and_then(|mut b| build(&mut p, &mut b, file));
     d.finish(&mut p);
+    if let (Some(r), Some(Target::Aws(_))) = (&registry, &target) {
+        // App Runner pulls from ECR only; any other registry fails at deploy time, after the push.
+        let ecr = r.url == "public.ecr.aws"
+            || (r.url.contains(".dkr.ecr.") && r.url.ends_with(".amazonaws.com"));
+        if !ecr {
+            p.add(
+                "deployment.registry.url",
+                "an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com or public.ecr.aws) with provider aws: App Runner pulls from ECR only",
+                Some(quote(&r.url)),
+            );
+        }
+    }
     match (service, registry, target, port, environment, build) {
         (
             Some(service),

@@ -102,6 +102,20 @@ deployment:
 }
 
 #[test]
+fn app_runner_needs_an_ecr_registry() {
+    let aws = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: aws\n    aws: {ecr_role_arn: 'arn:aws:iam::123456789012:role/r'}",
+    );
+    assert_eq!(problems(&aws)[0].field, "deployment.registry.url");
+    let ecr = aws.replace(
+        "url: 127.0.0.1:5000",
+        "url: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    );
+    assert!(parse(&ecr).is_ok());
+}
+
+#[test]
 fn policy_tags_are_checked_in_the_config() {
     let latest = GOOD.replace(
         "tag_strategy: semver, version: 1.2.3",
