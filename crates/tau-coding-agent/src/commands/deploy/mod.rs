@@ -39,6 +39,9 @@ OTEL_EXPORTER_OTLP_ENDPOINT is set.
 Exit 2 on an invalid config, missing credentials or a provider error; 3 when a deployed service
 did not become ready.";
 
+/// Cloud services take minutes to become ready; a local container seconds.
+const DEFAULT_WAIT_SECS: u64 = 600;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -98,7 +101,7 @@ pub struct Common {
     pub image: Option<String>,
 
     /// How long `run` waits for the service to become ready.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WAIT_SECS)]
     pub wait_secs: u64,
 }
 
@@ -113,7 +116,12 @@ impl Common {
             verbose: self.verbose || outer.verbose,
             engine: self.engine.clone().or_else(|| outer.engine.clone()),
             image: self.image.clone().or_else(|| outer.image.clone()),
-            wait_secs: self.wait_secs.min(outer.wait_secs),
+            // A value given on either side wins over the default.
+            wait_secs: if self.wait_secs != DEFAULT_WAIT_SECS {
+                self.wait_secs
+            } else {
+                outer.wait_secs
+            },
         }
     }
 
@@ -161,4 +169,47 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
     // The runtime goes first: the exporter flushes from its own thread, not from async code.
     drop(runtime);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> (Step, Common) {
+        let cli = crate::cli::Cli::try_parse_from(args).unwrap();
+        match cli.command {
+            Some(crate::commands::Command::Deploy(a)) => a.resolved(),
+            other => panic!("not a deploy command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_before_the_step_name_apply_to_the_step() {
+        let (step, c) = parse(&[
+            "tau",
+            "deploy",
+            "--json",
+            "--wait-secs",
+            "900",
+            "run",
+            "prod.yaml",
+            "-q",
+        ]);
+        assert_eq!(step, Step::Run);
+        assert!(c.json && c.quiet);
+        assert_eq!(
+            (c.wait_secs, c.config_path()),
+            (900, PathBuf::from("prod.yaml"))
+        );
+        let (step, c) = parse(&["tau", "deploy", "other.yaml", "--dry-run"]);
+        assert_eq!(
+            (step, c.dry_run, c.config_path()),
+            (Step::All, true, PathBuf::from("other.yaml"))
+        );
+        assert_eq!(
+            parse(&["tau", "deploy"]).1.config_path(),
+            PathBuf::from("tau.yaml")
+        );
+    }
 }
