@@ -7,8 +7,12 @@
 //! appends a hash-chained record of every deploy to its audit log ([`audit`]). The
 //! [`driver`] lets the contract runner replay a fixture's container cases against a live agent.
 
+pub mod audit;
 pub mod client;
+pub mod config;
+mod error;
 pub mod wire;
 
 pub use client::{Client, ClientError};
+pub use error::{Error, Result};
 pub use wire::{DeployRequest, Deployed, Environment, ErrorBody, Status, StepReport};
