@@ -8,6 +8,7 @@
 //! [`driver`] lets the contract runner replay a fixture's container cases against a live agent.
 
 pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod config;
 mod error;
