@@ -151,9 +151,17 @@ impl Driver for AgentDriver {
                         "retryable",
                     )
                 } else if step.as_deref() == Some("pull") {
-                    (Outcome::MalformedInput, ErrorCode::MissingArtifact, "rejected")
+                    (
+                        Outcome::MalformedInput,
+                        ErrorCode::MissingArtifact,
+                        "rejected",
+                    )
                 } else {
-                    (Outcome::MalformedInput, ErrorCode::InvalidBlueprint, "rejected")
+                    (
+                        Outcome::MalformedInput,
+                        ErrorCode::InvalidBlueprint,
+                        "rejected",
+                    )
                 };
                 Ok(Response {
                     outcome,

@@ -67,12 +67,12 @@ impl Store {
         let salt_path = dir.join(SALT_FILE);
         let salt = match std::fs::read(&salt_path) {
             Ok(salt) if salt.len() == 32 => salt,
-            Ok(_) => {
-                return Err(Error::Config {
-                    file: salt_path,
-                    message: "idempotency salt must be 32 bytes; move the idempotency dir aside to reset it".into(),
-                })
-            }
+            Ok(_) => return Err(Error::Config {
+                file: salt_path,
+                message:
+                    "idempotency salt must be 32 bytes; move the idempotency dir aside to reset it"
+                        .into(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut salt = vec![0u8; 32];
                 std::fs::File::open("/dev/urandom")
@@ -169,8 +169,14 @@ mod tests {
             body: serde_json::json!({}),
         };
         store.store("k", &request("a:v1", "pw1"), &answer).unwrap();
-        assert_eq!(store.lookup("k", &request("a:v2", "pw1")).unwrap(), Lookup::Conflict);
-        assert_eq!(store.lookup("k", &request("a:v1", "pw2")).unwrap(), Lookup::Conflict);
+        assert_eq!(
+            store.lookup("k", &request("a:v2", "pw1")).unwrap(),
+            Lookup::Conflict
+        );
+        assert_eq!(
+            store.lookup("k", &request("a:v1", "pw2")).unwrap(),
+            Lookup::Conflict
+        );
     }
 
     #[test]
@@ -181,7 +187,9 @@ mod tests {
             http_status: 200,
             body: serde_json::json!({}),
         };
-        store.store("../../k", &request("a:v1", "hunter2"), &answer).unwrap();
+        store
+            .store("../../k", &request("a:v1", "hunter2"), &answer)
+            .unwrap();
         for entry in std::fs::read_dir(dir.path().join("idempotency")).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
             assert!(!String::from_utf8_lossy(&bytes).contains("hunter2"));

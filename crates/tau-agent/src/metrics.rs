@@ -43,8 +43,9 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("tau_agent");
         let deploys = Family::<ResultLabels, Counter>::default();
-        let steps =
-            Family::<StepLabels, Histogram, fn() -> Histogram>::new_with_constructor(step_histogram);
+        let steps = Family::<StepLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            step_histogram,
+        );
         let status_requests = Counter::default();
         registry.register(
             "deploys",
@@ -63,7 +64,7 @@ impl Default for Metrics {
         );
         // Every result series exists from the start, so a dashboard sees zeros, not gaps.
         for result in ["deployed", "refused", "failed", "denied"] {
-            deploys.get_or_create(&ResultLabels { result });
+            let _ = deploys.get_or_create(&ResultLabels { result });
         }
         Metrics {
             registry,
@@ -111,9 +112,18 @@ mod tests {
         m.step("pull", true, 120);
         m.status_request();
         let text = m.encode();
-        assert!(text.contains("tau_agent_deploys_total{result=\"deployed\"} 1"), "{text}");
-        assert!(text.contains("tau_agent_deploys_total{result=\"failed\"} 0"), "{text}");
-        assert!(text.contains("tau_agent_step_duration_seconds_count{step=\"pull\",ok=\"true\"} 1"), "{text}");
+        assert!(
+            text.contains("tau_agent_deploys_total{result=\"deployed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tau_agent_deploys_total{result=\"failed\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tau_agent_step_duration_seconds_count{step=\"pull\",ok=\"true\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("tau_agent_status_requests_total 1"), "{text}");
     }
 }
