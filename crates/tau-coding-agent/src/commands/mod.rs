@@ -2,6 +2,7 @@
 //! its `exec`. The runbook's flat flags (`crate::cli`) are translated into these same argument
 //! structs by `crate::legacy`, so both spellings run one code path and print the same output.
 
+pub mod agent;
 pub mod args;
 pub mod completions;
 pub mod did;
@@ -46,6 +47,9 @@ pub enum Command {
     /// Fly.io deployment checks.
     #[command(subcommand)]
     Fly(fly::Command),
+    /// The Deploy Agent: serve it, verify its audit log.
+    #[command(subcommand)]
+    Agent(agent::Command),
     /// Print a shell completion script generated from this command line.
     #[command(after_help = completions::COMPLETION_EXAMPLES)]
     Completions(completions::CompletionsArgs),
@@ -66,6 +70,7 @@ impl Command {
             Command::Did(c) => c.wants_json(),
             Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
+            Command::Agent(c) => c.wants_json(),
             Command::Completions(_) | Command::Man => false,
         }
     }
@@ -80,6 +85,7 @@ impl Command {
             Command::Did(c) => did::exec(c, out),
             Command::Gateway(c) => gateway::exec(c, out),
             Command::Fly(c) => fly::exec(c, out),
+            Command::Agent(c) => agent::exec(c, out),
             Command::Completions(a) => completions::completions(a, out),
             Command::Man => completions::man(out),
         }
