@@ -221,3 +221,81 @@ fn with_cloudflare_access_only_a_valid_jwt_gets_through() {
     assert_eq!(status(Some(token("aud-other", now + 300))), 403);
     assert_eq!(status(Some(token("aud-runtime", now - 600))), 403);
 }
+
+#[test]
+fn two_agent_processes_sharing_a_host_state_dir_never_swap_at_once() {
+    let Some(setup) = Setup::start() else { return };
+    let v1 = setup.push_sleeper("v1.0.0");
+    let v2 = setup.push_sleeper("v2.0.0");
+    let v3 = setup.push_sleeper("v3.0.0");
+    let first_config = setup.config("h", "dev", "");
+    // Same state dir (journal, host lock), its own audit log.
+    let second_config = setup.dir.path().join("h2.toml");
+    let text = std::fs::read_to_string(&first_config)
+        .unwrap()
+        .replace("h-audit.jsonl", "h2-audit.jsonl");
+    std::fs::write(&second_config, text).unwrap();
+    let one = Agent::spawn(&first_config, &[]);
+    let two = Agent::spawn(&second_config, &[]);
+    let rt = runtime();
+    rt.block_on(one.client().deploy(&setup.request(&v1), None, None))
+        .unwrap();
+    let (a, b) = rt.block_on(async {
+        let (ca, cb) = (one.client(), two.client());
+        let (ra, rb) = (setup.request(&v2), setup.request(&v3));
+        tokio::join!(ca.deploy(&ra, None, None), cb.deploy(&rb, None, None))
+    });
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let (first, last) = if a.replaced.as_deref() == Some(v1.as_str()) {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert_eq!(first.replaced.as_deref(), Some(v1.as_str()));
+    assert_eq!(last.replaced.as_deref(), Some(first.image.as_str()));
+    assert_eq!(
+        setup.containers(),
+        vec![format!("{} running", setup.container)]
+    );
+}
+
+#[test]
+fn a_new_container_that_exits_at_once_fails_with_5xx_and_the_old_one_runs_again() {
+    let Some(setup) = Setup::start() else { return };
+    let v1 = setup.push_sleeper("v1.0.0");
+    let broken = setup.push("v2.0.0", &["sh", "-c", "exit 3"]);
+    let agent = Agent::spawn(&setup.config("x", "dev", ""), &[]);
+    let rt = runtime();
+    rt.block_on(agent.client().deploy(&setup.request(&v1), None, None))
+        .unwrap();
+    let err = rt
+        .block_on(agent.client().deploy(&setup.request(&broken), None, None))
+        .unwrap_err();
+    match err {
+        tau_agent::ClientError::Agent {
+            status,
+            reason,
+            step,
+            restored,
+        } => {
+            assert!(status >= 500, "{status} {reason}");
+            assert_eq!(restored, Some(true), "{reason}");
+            assert!(step.is_some(), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+    let status = rt.block_on(agent.client().status()).unwrap();
+    assert!(status.running);
+    assert_eq!(status.image.as_deref(), Some(v1.as_str()));
+    assert_eq!(
+        setup.containers(),
+        vec![format!("{} running", setup.container)]
+    );
+    let (code, report) = audit_verify(&setup.audit_log("x"));
+    assert_eq!(code, 0, "{report}");
+    let audit = std::fs::read_to_string(setup.audit_log("x")).unwrap();
+    assert!(
+        audit.contains("\"result\":\"failed\"") && audit.contains("\"restored\":true"),
+        "{audit}"
+    );
+}
