@@ -89,3 +89,15 @@ fn a_refusal_never_echoes_env_values() {
     r.env.insert("SECRET".into(), "hunter2".into());
     assert!(!reason(r).contains("hunter2"));
 }
+
+proptest::proptest! {
+    #[test]
+    fn only_whole_path_components_of_an_allowed_prefix_match(
+        suffix in "[a-z0-9]{1,8}", sub in "[a-z0-9]{1,8}", tag in "v[0-9]{1,3}"
+    ) {
+        let glued = format!("127.0.0.1:5000/org/app{suffix}:{tag}");
+        let nested = format!("127.0.0.1:5000/org/app/{sub}:{tag}");
+        proptest::prop_assert!(check(&config(), &request(&glued)).is_err());
+        proptest::prop_assert!(check(&config(), &request(&nested)).is_ok());
+    }
+}
