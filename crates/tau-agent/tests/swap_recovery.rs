@@ -142,7 +142,7 @@ async fn a_temporary_leftover_without_a_journal_is_removed_and_a_lone_one_is_ado
         .podman_ok(&["create", "--name", &stray, &fx.image("v2").to_string()]);
     let recovery = recover(&fx.engine, &journal, &name).await.unwrap();
     assert_eq!(recovery.action, RecoveryAction::CleanedUp);
-    assert_eq!(recovery.removed, [stray.clone()]);
+    assert_eq!(recovery.removed, std::slice::from_ref(&stray));
     assert_single_running(&fx.engine, &name, &v1).await;
 
     // The configured container gone and only a temporary one left: it is adopted, never none.
