@@ -270,6 +270,10 @@ fn missing_credentials_are_401_wrong_ones_403_and_healthz_needs_none() {
         (code, rt.block_on(response.text()).unwrap())
     };
     assert_eq!(get("/healthz", &[]).0, 200);
+    let (code, body) = get("/v1/deploy", &[]);
+    assert_eq!(code, 405);
+    assert!(body.contains("\"status\":\"error\""), "{body}");
+    assert_eq!(get("/v2/anything", &[]).0, 404);
     let (code, body) = get("/v1/status", &[]);
     assert_eq!(code, 401, "{body}");
     assert!(body.contains("\"status\":\"error\""), "{body}");

@@ -43,6 +43,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(agent)
 }
 
@@ -73,6 +74,13 @@ async fn not_found() -> Response {
     error(
         404,
         ErrorBody::new("no such endpoint: the agent serves POST /v1/deploy, GET /v1/status, GET /healthz and GET /metrics"),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        405,
+        ErrorBody::new("method not allowed: deploy is POST /v1/deploy, status is GET /v1/status"),
     )
 }
 
