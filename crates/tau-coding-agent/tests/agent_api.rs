@@ -234,8 +234,9 @@ fn refused_requests_are_4xx_naming_the_problem_and_leave_the_running_container_a
         ))
         .unwrap_err(),
     );
-    assert!(status >= 400, "{status}");
+    assert_eq!(status, 422, "{reason}");
     assert_eq!(step.as_deref(), Some("pull"), "{reason}");
+    assert!(reason.contains("v404"), "{reason}");
 
     let status = rt.block_on(client.status()).unwrap();
     assert!(status.running);
