@@ -2,6 +2,7 @@
 //! its `exec`. The runbook's flat flags (`crate::cli`) are translated into these same argument
 //! structs by `crate::legacy`, so both spellings run one code path and print the same output.
 
+pub mod agent;
 pub mod args;
 pub mod completions;
 pub mod deploy;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Cloud deploy: build, push and run a service from tau.yaml's `deployment:` section.
     #[command(after_help = deploy::EXAMPLES, args_conflicts_with_subcommands = false)]
     Deploy(deploy::Args),
+    /// The Deploy Agent: serve it, verify its audit log.
+    #[command(subcommand)]
+    Agent(agent::Command),
     /// Print a shell completion script generated from this command line.
     #[command(after_help = completions::COMPLETION_EXAMPLES)]
     Completions(completions::CompletionsArgs),
@@ -71,6 +75,7 @@ impl Command {
             Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
             Command::Deploy(a) => a.wants_json(),
+            Command::Agent(c) => c.wants_json(),
             Command::Completions(_) | Command::Man => false,
         }
     }
@@ -86,6 +91,7 @@ impl Command {
             Command::Gateway(c) => gateway::exec(c, out),
             Command::Fly(c) => fly::exec(c, out),
             Command::Deploy(a) => deploy::exec(a, out),
+            Command::Agent(c) => agent::exec(c, out),
             Command::Completions(a) => completions::completions(a, out),
             Command::Man => completions::man(out),
         }
