@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use provider::{AwsTarget, AzureTarget, GcpTarget, LocalTarget, ProviderKind, Target};
+pub use provider::{
+    AgentTarget, AwsTarget, AzureTarget, GcpTarget, LocalTarget, ProviderKind, Target,
+};
 
 use crate::{Error, Result};
 

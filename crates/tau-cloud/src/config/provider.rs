@@ -62,12 +62,27 @@ impl Target {
     }
 }
 
-/// This host, through the container engine (`--engine`/`DOCKER_HOST`).
+/// This host, through the container engine (`--engine`/`DOCKER_HOST`), or through the host's
+/// Deploy Agent when `agent` is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LocalTarget {
     pub health_check_path: String,
     /// Publish the service port on 127.0.0.1:`host_port` (0 lets the engine choose).
     pub host_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentTarget>,
+}
+
+/// A Deploy Agent that runs the service: its URL, the container it manages, and the service
+/// token to call it with (the secret by environment variable only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentTarget {
+    pub url: String,
+    pub container_name: String,
+    /// `dev` or `prod`: a dev agent refuses prod.
+    pub environment: String,
+    pub client_id: String,
+    pub secret_env: String,
 }
 
 /// AWS App Runner (existing customers only since 2026-04-30).

@@ -72,9 +72,17 @@ pub(super) fn target(p: &mut Problems, t: &mut Fields) -> Option<Target> {
     let target = match provider {
         ProviderKind::Local => {
             let host_port = b.number(p, "host_port", Some(0), 0, 65535);
+            let agent = b
+                .mapping(p, "agent", false)
+                .and_then(|mut a| agent(p, &mut a));
+            let agent_given = b.map.get("agent").is_some_and(|v| !v.is_null());
+            if agent_given && agent.is_none() {
+                return None;
+            }
             Some(Target::Local(LocalTarget {
                 health_check_path: health?,
                 host_port: host_port? as u16,
+                agent,
             }))
         }
         ProviderKind::Aws => {
@@ -246,4 +254,48 @@ pub(super) fn target(p: &mut Problems, t: &mut Fields) -> Option<Target> {
     };
     b.finish(p);
     target
+}
+
+fn agent(p: &mut Problems, a: &mut Fields) -> Option<AgentTarget> {
+    let url = a.string(p, "url", None).filter(|u| {
+        check(
+            p,
+            "deployment.target.local.agent.url",
+            u,
+            |u| {
+                u.starts_with("https://")
+                    || u.starts_with("http://127.")
+                    || u.starts_with("http://localhost")
+            },
+            "the agent's https:// URL (http:// only on loopback)",
+        )
+    });
+    let container = a.string(p, "container_name", None);
+    let environment = a.string(p, "environment", Some("dev")).filter(|e| {
+        check(
+            p,
+            "deployment.target.local.agent.environment",
+            e,
+            |e| e == "dev" || e == "prod",
+            "dev or prod",
+        )
+    });
+    let client_id = a.string(p, "client_id", None);
+    let secret_env = a.string(p, "secret_env", None).filter(|s| {
+        check(
+            p,
+            "deployment.target.local.agent.secret_env",
+            s,
+            is_env_name,
+            "the name of the environment variable holding the service token secret",
+        )
+    });
+    a.finish(p);
+    Some(AgentTarget {
+        url: url?,
+        container_name: container?,
+        environment: environment?,
+        client_id: client_id?,
+        secret_env: secret_env?,
+    })
 }

@@ -7,6 +7,7 @@
 //! in place; without one it is created, and a provider that answers "already exists" gets the
 //! update instead, so `run` never fails on a service that is already there.
 
+pub mod agent;
 pub mod auth;
 pub mod aws;
 pub mod azure;

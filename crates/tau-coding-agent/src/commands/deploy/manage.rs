@@ -48,6 +48,25 @@ pub async fn status(
         config.service
     ));
     let seen = match &config.target {
+        Target::Local(t) if t.agent.is_some() => {
+            let agent = t.agent.as_ref().expect("checked by the guard");
+            let req = ApiRequest {
+                action: "ask the Deploy Agent",
+                method: "GET",
+                url: format!("{}/v1/status", agent.url.trim_end_matches('/')),
+                headers: Vec::new(),
+                body: None,
+            };
+            requests.push(req.clone());
+            if common.dry_run {
+                return Ok(());
+            }
+            report.sending(&req);
+            let client = tau_cloud::providers::agent::client(agent).map_err(refusal)?;
+            tau_cloud::providers::agent::status(&client)
+                .await
+                .map_err(refusal)?
+        }
         Target::Local(_) => {
             if common.dry_run {
                 let base = format!("{}/v1.41", plan::engine_url(common).trim_end_matches('/'));
@@ -118,6 +137,23 @@ pub async fn destroy(
         config.target.kind()
     ));
     match &config.target {
+        Target::Local(t) if t.agent.is_some() => {
+            let agent = t.agent.as_ref().expect("checked by the guard");
+            requests.push(ApiRequest {
+                action: "ask the Deploy Agent whether it still runs the container",
+                method: "GET",
+                url: format!("{}/v1/status", agent.url.trim_end_matches('/')),
+                headers: Vec::new(),
+                body: None,
+            });
+            if common.dry_run {
+                return Ok(());
+            }
+            let client = tau_cloud::providers::agent::client(agent).map_err(refusal)?;
+            tau_cloud::providers::agent::destroy(&client, agent)
+                .await
+                .map_err(refusal)?;
+        }
         Target::Local(_) => {
             let base = format!("{}/v1.41", plan::engine_url(common).trim_end_matches('/'));
             requests.push(ApiRequest {

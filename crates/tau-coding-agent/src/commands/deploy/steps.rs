@@ -209,6 +209,19 @@ async fn deploy(
         config.target.kind()
     ));
     let seen = match &config.target {
+        Target::Local(t) if t.agent.is_some() => {
+            let agent = t.agent.as_ref().expect("checked by the guard");
+            let plan = tau_cloud::providers::agent::plan(agent, &spec);
+            requests.extend(plan.iter().cloned());
+            if common.dry_run {
+                return Ok(None);
+            }
+            plan.iter().for_each(|r| report.sending(r));
+            let client = tau_cloud::providers::agent::client(agent).map_err(refusal)?;
+            tau_cloud::providers::agent::deploy(&client, agent, &spec)
+                .await
+                .map_err(refusal)?
+        }
         Target::Local(t) => {
             let port = t.host_port;
             let recorded_port = existing
