@@ -116,6 +116,35 @@ fn app_runner_needs_an_ecr_registry() {
 }
 
 #[test]
+fn an_agent_block_needs_its_url_container_token_and_a_secret_by_variable() {
+    let local = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: local\n    local: {agent: {url: 'http://10.0.0.5:8443', environment: staging, secret_env: 'not a name'}}",
+    );
+    let fields: Vec<String> = problems(&local).into_iter().map(|p| p.field).collect();
+    for f in [
+        "url",
+        "container_name",
+        "environment",
+        "client_id",
+        "secret_env",
+    ] {
+        assert!(
+            fields.contains(&format!("deployment.target.local.agent.{f}")),
+            "{f} missing from {fields:?}"
+        );
+    }
+    let good = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: local\n    local: {agent: {url: 'https://agent.dev.example.com', container_name: rt, client_id: ci.access, secret_env: AGENT_SECRET}}",
+    );
+    let Target::Local(t) = parse(&good).unwrap().target else {
+        panic!()
+    };
+    assert_eq!(t.agent.unwrap().environment, "dev");
+}
+
+#[test]
 fn policy_tags_are_checked_in_the_config() {
     let latest = GOOD.replace(
         "tag_strategy: semver, version: 1.2.3",

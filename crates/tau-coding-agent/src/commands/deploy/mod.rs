@@ -26,7 +26,7 @@ Examples:
   tau deploy status                    the service's state and URL from the provider
   tau deploy destroy -q
 
-Providers: local (this host's container engine), aws (App Runner: existing customers only since
+Providers: local (this host's container engine, or its Deploy Agent with `local.agent`), aws (App Runner: existing customers only since
 2026-04-30), gcp (Cloud Run v2), azure (Container Apps). The local provider, build and push are
 tested against a real engine and registry; aws, gcp and azure were NOT exercised against the real
 services from tau's test machines: their requests are checked against the published API schemas
