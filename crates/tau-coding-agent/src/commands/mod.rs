@@ -2,8 +2,10 @@
 //! its `exec`. The runbook's flat flags (`crate::cli`) are translated into these same argument
 //! structs by `crate::legacy`, so both spellings run one code path and print the same output.
 
+pub mod agent;
 pub mod args;
 pub mod completions;
+pub mod deploy;
 pub mod did;
 pub mod fixture;
 pub mod fly;
@@ -46,6 +48,12 @@ pub enum Command {
     /// Fly.io deployment checks.
     #[command(subcommand)]
     Fly(fly::Command),
+    /// Cloud deploy: build, push and run a service from tau.yaml's `deployment:` section.
+    #[command(after_help = deploy::EXAMPLES, args_conflicts_with_subcommands = false)]
+    Deploy(deploy::Args),
+    /// The Deploy Agent: serve it, verify its audit log.
+    #[command(subcommand)]
+    Agent(agent::Command),
     /// Print a shell completion script generated from this command line.
     #[command(after_help = completions::COMPLETION_EXAMPLES)]
     Completions(completions::CompletionsArgs),
@@ -66,6 +74,8 @@ impl Command {
             Command::Did(c) => c.wants_json(),
             Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
+            Command::Deploy(a) => a.wants_json(),
+            Command::Agent(c) => c.wants_json(),
             Command::Completions(_) | Command::Man => false,
         }
     }
@@ -80,6 +90,8 @@ impl Command {
             Command::Did(c) => did::exec(c, out),
             Command::Gateway(c) => gateway::exec(c, out),
             Command::Fly(c) => fly::exec(c, out),
+            Command::Deploy(a) => deploy::exec(a, out),
+            Command::Agent(c) => agent::exec(c, out),
             Command::Completions(a) => completions::completions(a, out),
             Command::Man => completions::man(out),
         }

@@ -1,0 +1,203 @@
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn parse(yaml: &str) -> Result<DeploymentConfig> {
+    DeploymentConfig::parse(Path::new("deploy/tau.yaml"), yaml)
+}
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    match parse(yaml) {
+        Err(Error::Invalid { problems, .. }) => problems,
+        other => panic!("expected invalid, got {other:?}"),
+    }
+}
+
+const GOOD: &str = "
+deployment:
+  service: hello
+  registry: {url: 127.0.0.1:5000, repository: org/hello, tag_strategy: semver, version: 1.2.3}
+  target:
+    provider: gcp
+    gcp: {project_id: acme-prod, region: europe-west1}
+  port: 9000
+  environment:
+    MODE: prod
+    WORKERS: 4
+    DB_PASSWORD: {secret_env: HELLO_DB_PASSWORD}
+  build: {context: /, base_image: 'busybox:1.36', command: [/bin/httpd, -f]}
+";
+
+#[test]
+fn a_valid_config_gets_defaults_for_what_it_leaves_out() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.port, 9000);
+    let Target::Gcp(g) = &c.target else { panic!() };
+    assert_eq!(
+        (
+            g.memory.as_str(),
+            g.cpu.as_str(),
+            g.concurrency,
+            g.max_instances
+        ),
+        ("512Mi", "1000m", 80, 100)
+    );
+    assert_eq!(c.health_check_path(), "/health");
+    assert_eq!(c.environment["WORKERS"], EnvValue::Plain("4".into()));
+    assert_eq!(
+        c.environment["DB_PASSWORD"],
+        EnvValue::SecretEnv("HELLO_DB_PASSWORD".into())
+    );
+}
+
+#[test]
+fn every_problem_is_listed_with_its_field_and_what_was_expected() {
+    let found = problems(
+        "
+deployment:
+  service: Hello_World
+  registry: {url: 'https://ghcr.io', repository: Org/App, tag_strategy: nightly, extra: 1}
+  target: {provider: aws, aws: {cpu: 3 vCPU, region: us-east-1}}
+  port: 70000
+  environment: {API_TOKEN: hunter2, 1BAD: x}
+  build: {context: /definitely/not/here, base_image: 'busybox:latest'}
+",
+    );
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    for expected in [
+        "deployment.service",
+        "deployment.registry.url",
+        "deployment.registry.repository",
+        "deployment.registry.tag_strategy",
+        "deployment.registry.extra",
+        "deployment.target.aws.cpu",
+        "deployment.target.aws.ecr_role_arn",
+        "deployment.port",
+        "deployment.environment.API_TOKEN",
+        "deployment.environment.1BAD",
+        "deployment.build.context",
+        "deployment.build.base_image",
+        "deployment.build.command",
+    ] {
+        assert!(
+            fields.contains(&expected),
+            "{expected} missing from {fields:?}"
+        );
+    }
+    let message = Error::Invalid {
+        path: "deploy/tau.yaml".into(),
+        problems: found,
+    }
+    .to_string();
+    assert!(
+        message.starts_with("deploy/tau.yaml is not a valid deployment config (1"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("hunter2"),
+        "a literal secret was echoed: {message}"
+    );
+}
+
+#[test]
+fn app_runner_needs_an_ecr_registry() {
+    let aws = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: aws\n    aws: {ecr_role_arn: 'arn:aws:iam::123456789012:role/r'}",
+    );
+    assert_eq!(problems(&aws)[0].field, "deployment.registry.url");
+    let ecr = aws.replace(
+        "url: 127.0.0.1:5000",
+        "url: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    );
+    assert!(parse(&ecr).is_ok());
+}
+
+#[test]
+fn an_agent_block_needs_its_url_container_token_and_a_secret_by_variable() {
+    let local = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: local\n    local: {agent: {url: 'http://10.0.0.5:8443', environment: staging, secret_env: 'not a name'}}",
+    );
+    let fields: Vec<String> = problems(&local).into_iter().map(|p| p.field).collect();
+    for f in [
+        "url",
+        "container_name",
+        "environment",
+        "client_id",
+        "secret_env",
+    ] {
+        assert!(
+            fields.contains(&format!("deployment.target.local.agent.{f}")),
+            "{f} missing from {fields:?}"
+        );
+    }
+    let good = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: local\n    local: {agent: {url: 'https://agent.dev.example.com', container_name: rt, client_id: ci.access, secret_env: AGENT_SECRET}}",
+    );
+    let Target::Local(t) = parse(&good).unwrap().target else {
+        panic!()
+    };
+    assert_eq!(t.agent.unwrap().environment, "dev");
+}
+
+#[test]
+fn policy_tags_are_checked_in_the_config() {
+    let latest = GOOD.replace(
+        "tag_strategy: semver, version: 1.2.3",
+        "tag_strategy: custom, custom_tag: latest",
+    );
+    assert_eq!(problems(&latest)[0].field, "deployment.registry.custom_tag");
+    let bad_version = GOOD.replace("version: 1.2.3", "version: 1.2");
+    assert_eq!(
+        problems(&bad_version)[0].field,
+        "deployment.registry.version"
+    );
+}
+
+#[test]
+fn a_dockerfile_excludes_base_image_and_must_stay_inside_the_context() {
+    let both = GOOD.replace(
+        "command: [/bin/httpd, -f]",
+        "command: [/x], dockerfile: Dockerfile",
+    );
+    assert!(problems(&both)
+        .iter()
+        .any(|p| p.field == "deployment.build"));
+    let outside = GOOD.replace(
+        "base_image: 'busybox:1.36', command: [/bin/httpd, -f]",
+        "dockerfile: ../Dockerfile",
+    );
+    assert!(problems(&outside)
+        .iter()
+        .any(|p| p.field == "deployment.build.dockerfile"));
+}
+
+#[test]
+fn a_missing_section_or_bad_yaml_names_the_problem() {
+    assert_eq!(problems("other: 1\n")[0].field, "deployment");
+    assert_eq!(problems("deployment: [\n")[0].field, "(file)");
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_yaml_never_panics_and_errors_always_name_a_field(text in "[a-z: \\[\\]{},\\n-]{0,120}") {
+        if let Err(Error::Invalid { problems, .. }) = parse(&format!("deployment:\n{text}")) {
+            prop_assert!(!problems.is_empty());
+            prop_assert!(problems.iter().all(|p| !p.field.is_empty() && !p.expected.is_empty()));
+        }
+    }
+
+    #[test]
+    fn service_names_are_accepted_exactly_when_every_provider_accepts_them(name in "[a-zA-Z0-9_-]{0,40}") {
+        let yaml = GOOD.replace("service: hello", &format!("service: '{name}'"));
+        let ok = parse(&yaml).is_ok();
+        let expected = !name.is_empty() && name.len() <= 32
+            && name.starts_with(|c: char| c.is_ascii_lowercase()) && !name.ends_with('-')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        prop_assert_eq!(ok, expected);
+    }
+}

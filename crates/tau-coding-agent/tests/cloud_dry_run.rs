@@ -1,0 +1,223 @@
+//! `tau deploy --dry-run` for every provider: the Dockerfile, the image and each request with its
+//! exact body are printed, and nothing is written anywhere, not even in the build context.
+
+mod cloud_support;
+
+use cloud_support::*;
+use serde_json::{json, Value};
+
+fn dry_run(target: &str, registry: &str, args: &[&str]) -> (Value, tempfile::TempDir) {
+    let dir = project(target, registry);
+    let before = tau_testkit::snapshot(dir.path());
+    let out = tau_in(dir.path())
+        .args([
+            "deploy",
+            "--dry-run",
+            "--json",
+            "--engine",
+            "unix:///nonexistent/engine.sock",
+        ])
+        .args(args)
+        .env("HELLO_DB_PASSWORD", SECRET_VALUE)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(
+        !all_output(&out).contains(SECRET_VALUE),
+        "a secret value was printed"
+    );
+    assert_eq!(
+        tau_testkit::snapshot(dir.path()),
+        before,
+        "a dry run wrote a file"
+    );
+    assert!(!dir.path().join(".tau").exists());
+    (json_of(&out), dir)
+}
+
+fn calls(doc: &Value) -> Vec<(String, String)> {
+    doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["url"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_dry_run_prints_the_reproducible_dockerfile_and_the_context_without_the_ignored_file() {
+    let (a, _dir) = dry_run(GCP_TARGET, GCP_REGISTRY, &[]);
+    let (b, _dir2) = dry_run(GCP_TARGET, GCP_REGISTRY, &[]);
+    assert_eq!(a["build"]["dockerfile"], b["build"]["dockerfile"]);
+    assert_eq!(
+        a["build"]["context_digest"], b["build"]["context_digest"],
+        "same files, same tar bytes"
+    );
+    let dockerfile = a["build"]["dockerfile"].as_str().unwrap();
+    assert!(
+        dockerfile.contains("\nUSER 65532:65532\n")
+            && dockerfile.contains("\nEXPOSE 8080\n")
+            && dockerfile.contains("\nHEALTHCHECK ")
+    );
+    assert_eq!(
+        a["build"]["image"],
+        "europe-docker.pkg.dev/org/hello:v1.0.0"
+    );
+    assert_eq!(
+        a["requests"][0]["body"]["files"],
+        // Sorted by bytes, scratch.tmp left out by .dockerignore, the generated Dockerfile added.
+        json!([".dockerignore", "Dockerfile", "health", "index.html"])
+    );
+}
+
+#[test]
+fn gcp_dry_run_lists_build_push_create_and_get_with_the_cloud_run_body() {
+    let (doc, _dir) = dry_run(GCP_TARGET, GCP_REGISTRY, &[]);
+    assert_eq!(calls(&doc), [
+        ("POST".into(), "unix:///nonexistent/engine.sock/v1.41/build?t=europe-docker.pkg.dev/org/hello:v1.0.0".into()),
+        ("POST".into(), "unix:///nonexistent/engine.sock/v1.41/images/europe-docker.pkg.dev/org/hello/push?tag=v1.0.0".into()),
+        ("POST".into(), "https://run.googleapis.com/v2/projects/acme-prod/locations/europe-west1/services?serviceId=hello".into()),
+        ("GET".into(), "https://run.googleapis.com/v2/projects/acme-prod/locations/europe-west1/services/hello".into()),
+    ]);
+    let container = &doc["requests"][2]["body"]["template"]["containers"][0];
+    assert_eq!(
+        container["env"],
+        json!([
+            {"name": "DB_PASSWORD", "value": "<secret from $HELLO_DB_PASSWORD>"},
+            {"name": "MODE", "value": "prod"},
+        ])
+    );
+    assert_eq!(
+        doc["requests"][2]["body"]["template"]["scaling"],
+        json!({"minInstanceCount": 0, "maxInstanceCount": 3})
+    );
+}
+
+#[test]
+fn aws_dry_run_shows_the_app_runner_create_service_call() {
+    let (doc, _dir) = dry_run(AWS_TARGET, AWS_REGISTRY, &[]);
+    let create = &doc["requests"][2];
+    assert_eq!(create["url"], "https://apprunner.eu-west-1.amazonaws.com/");
+    assert_eq!(
+        create["headers"],
+        json!([
+            ["content-type", "application/x-amz-json-1.0"],
+            ["x-amz-target", "AppRunner.CreateService"]
+        ])
+    );
+    assert_eq!(
+        create["body"]["SourceConfiguration"]["ImageRepository"]["ImageIdentifier"],
+        format!("{AWS_REGISTRY}/org/hello:v1.0.0")
+    );
+    assert_eq!(
+        create["body"]["InstanceConfiguration"],
+        json!({"Cpu": "1 vCPU", "Memory": "2 GB"})
+    );
+}
+
+#[test]
+fn azure_dry_run_shows_one_idempotent_put_with_the_secret_by_reference() {
+    let (doc, _dir) = dry_run(
+        AZURE_TARGET,
+        AZURE_REGISTRY,
+        &[
+            "run",
+            "--image",
+            &format!("{AZURE_REGISTRY}/org/hello@{DIGEST}"),
+        ],
+    );
+    let id = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-prod/providers/Microsoft.App/containerApps/hello";
+    assert_eq!(
+        calls(&doc),
+        [
+            (
+                "PUT".into(),
+                format!("https://management.azure.com{id}?api-version=2024-03-01")
+            ),
+            (
+                "GET".into(),
+                format!("https://management.azure.com{id}?api-version=2024-03-01")
+            ),
+        ]
+    );
+    let body = &doc["requests"][0]["body"];
+    assert_eq!(
+        body["properties"]["configuration"]["secrets"],
+        json!([{"name": "db-password", "value": "<secret from $HELLO_DB_PASSWORD>"}])
+    );
+    assert_eq!(
+        body["properties"]["template"]["containers"][0]["image"],
+        format!("{AZURE_REGISTRY}/org/hello@{DIGEST}")
+    );
+}
+
+#[test]
+fn local_dry_run_shows_the_engine_calls_and_publishes_on_loopback_only() {
+    let (doc, _dir) = dry_run(
+        "    provider: local\n    local: {host_port: 18099}",
+        "127.0.0.1:5000",
+        &[],
+    );
+    let create = doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "create the container")
+        .unwrap();
+    assert_eq!(
+        create["body"]["HostConfig"]["PortBindings"]["8080/tcp"],
+        json!([{"HostIp": "127.0.0.1", "HostPort": "18099"}])
+    );
+    assert_eq!(create["body"]["Image"], "127.0.0.1:5000/org/hello:v1.0.0");
+}
+
+#[test]
+fn text_dry_run_prints_the_dockerfile_and_every_request_for_people() {
+    let dir = project(GCP_TARGET, GCP_REGISTRY);
+    let out = tau_in(dir.path())
+        .args(["deploy", "--dry-run"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", all_output(&out));
+    for needle in [
+        "dry run: nothing is built",
+        "--- Dockerfile (generated) ---",
+        "FROM busybox:1.36",
+        "image: europe-docker.pkg.dev/org/hello:v1.0.0",
+        "--- request 3: create service ---",
+        "\"containerPort\": 8080",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn an_invalid_config_lists_every_problem_as_json_with_exit_2() {
+    let dir = project("    provider: gcp\n    gcp: {region: Europe}", GCP_REGISTRY);
+    let out = tau_in(dir.path())
+        .args(["deploy", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json_of(&out);
+    assert_eq!(doc["error"]["code"], "deploy_config_invalid");
+    let fields: Vec<&str> = doc["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "deployment.target.gcp.project_id",
+            "deployment.target.gcp.region"
+        ]
+    );
+}
