@@ -90,6 +90,12 @@ async fn a_swap_killed_at_any_step_recovers_to_one_running_container() {
             .status()
             .unwrap();
         assert!(!status.success(), "the child was to abort at {step}");
+        if let Ok(text) = std::fs::read_to_string(&journal) {
+            assert!(
+                !text.contains("s3cr3t-value"),
+                "env values never reach the journal"
+            );
+        }
 
         let recovery = recover(&fx.engine, &journal, &name).await.unwrap();
         let want = if expected == "old" { &v1 } else { image };

@@ -73,6 +73,18 @@ pub struct ExecOutput {
 impl Engine {
     /// Creates (does not start) a container; returns its id. A taken name is [`Error::NameTaken`].
     pub async fn create(&self, spec: &ContainerSpec) -> Result<String, Error> {
+        // Refused here, so the engine never gets to quote a malformed variable back.
+        if let Some(key) = spec
+            .env
+            .keys()
+            .find(|k| k.is_empty() || k.contains(['=', '\0']))
+        {
+            return Err(Error::Failed {
+                op: "create",
+                what: spec.name.clone(),
+                message: format!("environment variable name {key:?} is empty or holds '=' or NUL"),
+            });
+        }
         let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
         labels.insert(IMAGE_LABEL.to_owned(), spec.image.to_string());
         let binds = spec
@@ -111,7 +123,7 @@ impl Engine {
             .docker
             .create_container(Some(options), body)
             .await
-            .map_err(|e| self.err("create", &spec.name, e))?;
+            .map_err(|e| scrub(self.err("create", &spec.name, e), &spec.env))?;
         Ok(created.id)
     }
 
@@ -268,6 +280,44 @@ impl Engine {
     }
 }
 
+/// Replaces any env value the engine's answer might quote, so it never reaches a log or a response.
+fn scrub(error: Error, env: &BTreeMap<String, String>) -> Error {
+    let clean = |mut message: String| {
+        for value in env.values().filter(|v| v.len() >= 4) {
+            message = message.replace(value.as_str(), "[redacted]");
+        }
+        message
+    };
+    match error {
+        Error::Api {
+            op,
+            what,
+            status,
+            message,
+        } => Error::Api {
+            op,
+            what,
+            status,
+            message: clean(message),
+        },
+        Error::Failed { op, what, message } => Error::Failed {
+            op,
+            what,
+            message: clean(message),
+        },
+        Error::NotFound { op, what, message } => Error::NotFound {
+            op,
+            what,
+            message: clean(message),
+        },
+        Error::Unreachable { url, message } => Error::Unreachable {
+            url,
+            message: clean(message),
+        },
+        other => other,
+    }
+}
+
 /// 304 (already started / already stopped) is success for start and stop.
 fn not_modified(e: bollard::errors::Error) -> Result<(), bollard::errors::Error> {
     match e {
@@ -322,6 +372,20 @@ fn container_from(found: ContainerInspectResponse) -> Container {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_messages_quoting_an_env_value_are_scrubbed() {
+        let env = BTreeMap::from([("TOKEN".to_owned(), "hunter2-secret".to_owned())]);
+        let e = Error::Api {
+            op: "create",
+            what: "app".into(),
+            status: 500,
+            message: "bad env TOKEN=hunter2-secret".into(),
+        };
+        let shown = scrub(e, &env).to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("TOKEN=[redacted]"), "{shown}");
+    }
 
     #[test]
     fn spec_debug_never_shows_env_values() {

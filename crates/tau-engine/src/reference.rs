@@ -97,6 +97,18 @@ impl Reference {
         }
     }
 
+    /// Whether the image's name (registry and repository) is `prefix` or lies under it, path
+    /// component by component: `r.io/org` holds `r.io/org/app` but not `r.io/organisation/app`.
+    pub fn is_under(&self, prefix: &str) -> bool {
+        let prefix = prefix.trim_end_matches('/');
+        let name = self.name();
+        !prefix.is_empty()
+            && (name == prefix
+                || name
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/')))
+    }
+
     /// The same image pinned to `digest` (the tag is kept for people reading it).
     pub fn with_digest(&self, digest: &str) -> Result<Reference, Error> {
         check_digest(digest).map_err(|e| Error::BadReference {

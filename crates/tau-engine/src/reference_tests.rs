@@ -65,6 +65,18 @@ fn refuses_what_docker_refuses() {
 }
 
 #[test]
+fn is_under_matches_whole_path_components_only() {
+    let r = Reference::parse("r.io/org/app:v1").unwrap();
+    assert!(r.is_under("r.io/org"));
+    assert!(r.is_under("r.io/org/"));
+    assert!(r.is_under("r.io/org/app"));
+    assert!(!r.is_under("r.io/or"));
+    assert!(!r.is_under("r.io/org/app/x"));
+    assert!(!r.is_under("org/app"));
+    assert!(!r.is_under(""));
+}
+
+#[test]
 fn tag_length_limit_is_128() {
     let ok = format!("app:{}", "a".repeat(128));
     assert!(Reference::parse(&ok).is_ok());

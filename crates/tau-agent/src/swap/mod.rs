@@ -9,7 +9,7 @@
 //! name. A failure after the stop removes the new container and starts the old one again;
 //! [`Failure::restored`] says whether it runs.
 //!
-//! Each step is written durably to the journal file (`tau-durable`'s atomic write) before it is
+//! Each step that changes the engine (create onwards) is written durably to the journal file (`tau-durable`'s atomic write) before it is
 //! done. [`recover`] reads it at start-up: before the health verdict the swap is rolled back (the
 //! old container runs); once the new container has passed settle and health it is rolled forward
 //! (the new one runs under the configured name). Either way exactly one container whose name
@@ -207,3 +207,37 @@ pub enum SwapError {
 
 /// Containers under a temporary name start with this after the configured name.
 pub(crate) const TEMP_INFIX: &str = ".tau-next-";
+
+/// `<name>.tau-next-<8 hex>`: starts with the configured name, unique per swap.
+pub(crate) fn temp_name(name: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    format!("{name}{TEMP_INFIX}{:08x}", h.finish() as u32)
+}
+
+/// Test-only failure injection (see the module doc): abort like `kill -9` before `step`.
+pub(crate) fn abort_if_asked(step: StepName) {
+    if std::env::var("TAU_AGENT_ABORT_AT").is_ok_and(|v| v == step.as_str()) {
+        std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_start_with_the_configured_name_and_differ() {
+        let a = temp_name("app");
+        let b = temp_name("app");
+        assert!(a.starts_with("app.tau-next-"), "{a}");
+        assert_ne!(a, b);
+    }
+}

@@ -8,10 +8,15 @@ use tau_engine::{Container, ContainerSpec, Engine, ErrorKind};
 
 use super::journal::{self, Record};
 use super::probe::{self, ProbeError};
-use super::{Failure, FailureClass, Outcome, Plan, Step, StepName, TEMP_INFIX};
+use super::{
+    abort_if_asked, temp_name, Failure, FailureClass, Outcome, Plan, Step, StepName, TEMP_INFIX,
+};
 
 /// Replaces the container `plan.container_name` with one running `plan.image`; see the module doc
 /// for the order. On `Err`, [`Failure::restored`] says whether the old container runs again.
+///
+/// One swap per container at a time: the caller serializes (the agent holds its per-host lock).
+/// A swap interrupted earlier (a journal left behind) is recovered first.
 pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Outcome, Failure> {
     let mut run = Run {
         engine,
@@ -388,39 +393,5 @@ fn probe_failure(e: ProbeError) -> (FailureClass, String) {
     match e {
         ProbeError::Container(reason) => (FailureClass::Container, reason),
         ProbeError::Engine(e) => (FailureClass::Engine, e.to_string()),
-    }
-}
-
-/// `<name>.tau-next-<8 hex>`: starts with the configured name, unique per swap.
-fn temp_name(name: &str) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.write_u32(std::process::id());
-    format!("{name}{TEMP_INFIX}{:08x}", h.finish() as u32)
-}
-
-/// Test-only failure injection (see the module doc): abort like `kill -9` before `step`.
-fn abort_if_asked(step: StepName) {
-    if std::env::var("TAU_AGENT_ABORT_AT").is_ok_and(|v| v == step.as_str()) {
-        std::process::abort();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn temporary_names_start_with_the_configured_name_and_differ() {
-        let a = temp_name("app");
-        let b = temp_name("app");
-        assert!(a.starts_with("app.tau-next-"), "{a}");
-        assert_ne!(a, b);
     }
 }
