@@ -43,8 +43,8 @@ printf 'unqualified-search-registries = []\n[[registry]]\nlocation = "%s"\ninsec
 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' "$work/registry" "$registry" >"$work/registry.yml"
 export CONTAINERS_CONF="$work/containers.conf" CONTAINERS_REGISTRIES_CONF="$work/registries.conf"
 pm() { podman --root "$work/root" --runroot "$work/runroot" "$@"; }
-setsid docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & pids+=($!)
-setsid podman --root "$work/root" --runroot "$work/runroot" system service --time=0 "unix://$work/podman.sock" >"$work/podman.log" 2>&1 & pids+=($!)
+setsid docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & pids+=($!); disown
+setsid podman --root "$work/root" --runroot "$work/runroot" system service --time=0 "unix://$work/podman.sock" >"$work/podman.log" 2>&1 & pids+=($!); disown
 for _ in $(seq 100); do curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && curl -fsS --unix-socket "$work/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 busybox="$(command -v busybox)"
@@ -53,7 +53,8 @@ for applet in $("$busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox
 echo 'root:x:0:0:root:/root:/bin/sh' >"$work/rootfs/etc/passwd"; echo 'root:x:0:' >"$work/rootfs/etc/group"
 tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
 for tag in v1 v2; do
-  pm import --quiet --change 'CMD ["sleep","3600"]' "$work/rootfs.tar" "$registry/bench/app:$tag" >/dev/null
+  # Exits on SIGTERM at once, so stop_old measures the engine, not the stop timeout.
+  pm import --quiet --change 'CMD ["sh","-c","trap \"exit 0\" TERM; sleep 3600 & wait"]' "$work/rootfs.tar" "$registry/bench/app:$tag" >/dev/null
   pm push --quiet --tls-verify=false "$registry/bench/app:$tag" >/dev/null
 done
 pm volume create bench-data >/dev/null

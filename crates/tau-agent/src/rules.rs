@@ -45,17 +45,14 @@ pub fn check(config: &Config, request: &DeployRequest) -> Result<Reference, Refu
             request.image
         ))
     })?;
-    let name = match image.registry() {
-        Some(registry) => format!("{registry}/{}", image.repository()),
-        None => image.repository().to_string(),
-    };
     let allowed = config
         .image_repositories
         .iter()
-        .any(|prefix| name == *prefix || name.starts_with(&format!("{prefix}/")));
+        .any(|prefix| image.is_under(prefix));
     if !allowed {
         return Err(refuse(format!(
-            "image repository {name:?} is not under an allowed repository ({})",
+            "image repository {:?} is not under an allowed repository ({})",
+            image.name(),
             config.image_repositories.join(", ")
         )));
     }

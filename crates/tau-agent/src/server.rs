@@ -71,6 +71,7 @@ impl Server {
             idempotency,
             metrics: Metrics::default(),
             deploy_lock: tokio::sync::Mutex::new(()),
+            digests: Mutex::default(),
         });
         Ok(Server {
             agent,

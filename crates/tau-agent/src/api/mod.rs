@@ -34,6 +34,8 @@ pub struct Agent {
     /// Serializes deploys inside this process; the state dir's lock file serializes them
     /// between processes on the host.
     pub deploy_lock: tokio::sync::Mutex<()>,
+    /// Image id → repository digest, for `GET /v1/status` (see `status::digest`).
+    pub digests: Mutex<std::collections::HashMap<String, String>>,
 }
 
 pub fn router(agent: Arc<Agent>) -> Router {

@@ -35,13 +35,7 @@ pub(super) async fn status(State(agent): State<Arc<Agent>>, headers: HeaderMap) 
         })
         .into_response();
     };
-    let image_digest = match Reference::parse(&container.image) {
-        Ok(reference) => match reference.digest() {
-            Some(d) => Some(d.to_string()),
-            None => agent.engine.image_digest(&reference).await.ok().flatten(),
-        },
-        Err(_) => None,
-    };
+    let image_digest = digest(&agent, &container.image, &container.image_id).await;
     Json(Status {
         running: container.running,
         container_name: name.clone(),
@@ -50,4 +44,31 @@ pub(super) async fn status(State(agent): State<Arc<Agent>>, headers: HeaderMap) 
         image_digest,
     })
     .into_response()
+}
+
+/// The repository digest of the container's image. An image id names immutable content, so its
+/// digest is looked up in the engine once and then served from memory: status is polled, and
+/// every engine round trip it saves is latency CI does not wait for.
+async fn digest(agent: &Agent, requested: &str, image_id: &str) -> Option<String> {
+    let reference = Reference::parse(requested).ok()?;
+    if let Some(d) = reference.digest() {
+        return Some(d.to_string());
+    }
+    let cached = agent
+        .digests
+        .lock()
+        .ok()
+        .and_then(|m| m.get(image_id).cloned());
+    if let Some(d) = cached {
+        return Some(d);
+    }
+    let found = agent.engine.image_digest(&reference).await.ok().flatten()?;
+    if let Ok(mut m) = agent.digests.lock() {
+        // Bounded: a host runs one container; old ids only pile up across many deploys.
+        if m.len() > 64 {
+            m.clear();
+        }
+        m.insert(image_id.to_string(), found.clone());
+    }
+    Some(found)
 }
