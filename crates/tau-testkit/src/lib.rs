@@ -1,6 +1,7 @@
 //! Helpers shared by tests across the workspace, so that "what counts as the same state" is
 //! defined once. Never a dependency of shipped code.
 
+pub mod engine;
 pub mod pg;
 pub mod wasm;
 
