@@ -9,6 +9,7 @@ pub mod fixture;
 pub mod fly;
 pub mod gateway;
 pub mod health;
+pub mod registry;
 pub mod run;
 pub mod status;
 pub mod wasm;
@@ -46,6 +47,8 @@ pub enum Command {
     /// Fly.io deployment checks.
     #[command(subcommand)]
     Fly(fly::Command),
+    /// Image tags, agent catalog, tag history, rollouts and automatic rollback.
+    Registry(registry::Args),
     /// Print a shell completion script generated from this command line.
     #[command(after_help = completions::COMPLETION_EXAMPLES)]
     Completions(completions::CompletionsArgs),
@@ -66,6 +69,7 @@ impl Command {
             Command::Did(c) => c.wants_json(),
             Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
+            Command::Registry(a) => a.json,
             Command::Completions(_) | Command::Man => false,
         }
     }
@@ -80,6 +84,7 @@ impl Command {
             Command::Did(c) => did::exec(c, out),
             Command::Gateway(c) => gateway::exec(c, out),
             Command::Fly(c) => fly::exec(c, out),
+            Command::Registry(a) => registry::exec(a, out),
             Command::Completions(a) => completions::completions(a, out),
             Command::Man => completions::man(out),
         }

@@ -14,6 +14,7 @@
 //! A rollout holds the agent's store lock from first read to last write, so two rollouts of one
 //! agent (in any processes) serialize.
 
+mod agent;
 mod deployer;
 mod run;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use agent::AgentDeployer;
 pub use deployer::{DeployRequest, Deployer, Observed};
 pub use run::{rollback, rollout};
 
