@@ -138,7 +138,10 @@ pub fn refusal(e: tau_registry::Error) -> anyhow::Error {
         E::TagDigestChanged { .. } | E::Refused { .. } => REFUSED,
         _ => USAGE,
     };
-    let exit = if e.code() == "usage" || e.code() == "secret_env_missing" {
+    let exit = if matches!(
+        e.code(),
+        "usage" | "secret_env_missing" | "tag_invalid" | "credentials_missing"
+    ) {
         USAGE
     } else {
         exit
