@@ -2,6 +2,8 @@
 //! (a temp state dir) or a real PostgreSQL database (`tau_testkit::pg`).
 #![allow(dead_code)]
 
+pub mod agent;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -24,6 +24,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// Now, in Unix milliseconds (report fields that are explicitly times).
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 pub use agent::AgentDeployer;
 pub use deployer::{DeployRequest, Deployer, Observed};
 pub use run::{rollback, rollout};
@@ -103,5 +110,9 @@ pub struct Report {
     pub reason: Option<String>,
     /// From the deploy call to the final state (`active`, or the rollback finished).
     pub elapsed_ms: u64,
+    /// Wall-clock window (Unix ms) in which this rollout held the agent's lock: two rollouts of
+    /// one agent never have overlapping windows.
+    pub locked_from_unix_ms: u64,
+    pub locked_until_unix_ms: u64,
     pub events: Vec<Event>,
 }

@@ -2,7 +2,7 @@
 
 use tokio::time::{sleep, timeout_at, Instant};
 
-use super::{DeployRequest, Deployer, Event, Options, Outcome, Report};
+use super::{unix_ms, DeployRequest, Deployer, Event, Options, Outcome, Report};
 use crate::digest::Resolver;
 use crate::model::{AgentEntry, ImageTagHistory, RolloutStatus};
 use crate::policy::{Environment, Tag, TraceId};
@@ -144,6 +144,7 @@ pub async fn rollout<S: Store>(
     }
     let agent_id = entry.catalog.id.clone();
     let _lock = store.lock_agent(&agent_id).await?;
+    let locked_from = unix_ms();
     // Re-read under the lock: a rollout that ran while this one waited changed the pinned tag.
     let entry = store.agent(agent_name).await?;
     let existing = store.find_tag(&agent_id, tag_text).await?;
@@ -243,6 +244,8 @@ pub async fn rollout<S: Store>(
         rolled_back_to: None,
         reason: None,
         elapsed_ms: 0,
+        locked_from_unix_ms: locked_from,
+        locked_until_unix_ms: 0,
         events: Vec::new(),
     };
     let Some(reason) = failure else {
@@ -252,6 +255,7 @@ pub async fn rollout<S: Store>(
         journal.note("active", tag_text, None);
         report.elapsed_ms = start.elapsed().as_millis() as u64;
         report.events = journal.events;
+        report.locked_until_unix_ms = unix_ms();
         return Ok(report);
     };
     store
@@ -281,6 +285,7 @@ pub async fn rollout<S: Store>(
         report.result = Outcome::Failed;
         report.elapsed_ms = start.elapsed().as_millis() as u64;
         report.events = journal.events;
+        report.locked_until_unix_ms = unix_ms();
         return Ok(report);
     };
     let back = back_to(
@@ -310,6 +315,7 @@ pub async fn rollout<S: Store>(
     };
     report.elapsed_ms = start.elapsed().as_millis() as u64;
     report.events = journal.events;
+    report.locked_until_unix_ms = unix_ms();
     Ok(report)
 }
 
@@ -361,6 +367,7 @@ pub async fn rollback<S: Store>(
     let entry = store.agent(agent_name).await?;
     let agent_id = entry.catalog.id.clone();
     let _lock = store.lock_agent(&agent_id).await?;
+    let locked_from = unix_ms();
     let entry = store.agent(agent_name).await?;
     let current = entry.catalog.pinned_tag.clone();
     let current_row = match &current {
@@ -425,6 +432,8 @@ pub async fn rollback<S: Store>(
         rolled_back_to: Some(target.tag.clone()),
         reason: None,
         elapsed_ms: 0,
+        locked_from_unix_ms: locked_from,
+        locked_until_unix_ms: 0,
         events: Vec::new(),
     };
     match result {
@@ -452,5 +461,6 @@ pub async fn rollback<S: Store>(
     }
     report.elapsed_ms = start.elapsed().as_millis() as u64;
     report.events = journal.events;
+    report.locked_until_unix_ms = unix_ms();
     Ok(report)
 }
