@@ -7,7 +7,7 @@
 //! appends a hash-chained record of every deploy to its audit log ([`audit`]). The
 //! [`driver`] lets the contract runner replay a fixture's container cases against a live agent.
 
-// pub mod api; (needs swap)
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod client;
@@ -17,11 +17,11 @@ mod error;
 pub mod idempotency;
 pub mod metrics;
 pub mod rules;
-// pub mod server;
-// pub mod swap;
+pub mod server;
+pub mod swap;
 pub mod wire;
 
 pub use client::{Client, ClientError};
 pub use error::{Error, Result};
-// pub use server::Server;
+pub use server::Server;
 pub use wire::{DeployRequest, Deployed, Environment, ErrorBody, Status, StepReport};

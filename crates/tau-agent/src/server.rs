@@ -37,8 +37,8 @@ impl Server {
         std::fs::create_dir_all(&config.state_dir)
             .map_err(|e| Error::io("create state dir", &config.state_dir, e))?;
         let idempotency = idempotency::Store::open(&config.state_dir)?;
-        let engine = Engine::connect(config.engine.as_deref())
-            .map_err(|e| Error::Engine(e.to_string()))?;
+        let engine =
+            Engine::connect(config.engine.as_deref()).map_err(|e| Error::Engine(e.to_string()))?;
         engine
             .ping()
             .await

@@ -30,6 +30,7 @@ pub fn command(cli: &Cli) -> Option<Command> {
             dry_run: false,
             junit: None,
             json: cli.json,
+            live: Default::default(),
         })
     } else if let Some(transport) = cli.transport_health_inspect {
         Command::Health(health::Args {

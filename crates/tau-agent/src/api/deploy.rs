@@ -83,12 +83,7 @@ pub(super) async fn deploy(
     finish(&agent, attempt, answer)
 }
 
-async fn answer(
-    agent: &Agent,
-    headers: &HeaderMap,
-    body: &[u8],
-    attempt: &mut Attempt,
-) -> Answer {
+async fn answer(agent: &Agent, headers: &HeaderMap, body: &[u8], attempt: &mut Attempt) -> Answer {
     if !is_json(headers) {
         return Answer::refused(
             415,
@@ -301,7 +296,10 @@ fn finish(agent: &Agent, attempt: Attempt, answer: Answer) -> Response {
             .unwrap_or(0),
         who: attempt.who,
         trace_id: attempt.trace_id,
-        idempotency_key_sha256: attempt.idempotency_key.as_deref().map(idempotency::key_digest),
+        idempotency_key_sha256: attempt
+            .idempotency_key
+            .as_deref()
+            .map(idempotency::key_digest),
         request: attempt.request.as_ref().map(AuditedRequest::of),
         result: answer.result.to_string(),
         http_status: answer.http_status,
@@ -327,7 +325,8 @@ fn finish(agent: &Agent, attempt: Attempt, answer: Answer) -> Response {
             )),
         );
     }
-    let code = StatusCode::from_u16(answer.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code =
+        StatusCode::from_u16(answer.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (code, Json(answer.body)).into_response()
 }
 
@@ -362,7 +361,10 @@ mod tests {
         assert!(!is_json(&h));
         h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!is_json(&h));
-        h.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(is_json(&h));
     }
 }

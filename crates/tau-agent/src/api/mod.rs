@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn a_w3c_traceparent_gives_its_trace_id_and_a_malformed_one_none() {
         assert_eq!(
-            trace_id(&with("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).as_deref(),
+            trace_id(&with(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            ))
+            .as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
         for bad in [

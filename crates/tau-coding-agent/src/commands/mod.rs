@@ -2,6 +2,7 @@
 //! its `exec`. The runbook's flat flags (`crate::cli`) are translated into these same argument
 //! structs by `crate::legacy`, so both spellings run one code path and print the same output.
 
+pub mod agent;
 pub mod args;
 pub mod completions;
 pub mod did;
@@ -49,6 +50,9 @@ pub enum Command {
     Fly(fly::Command),
     /// Image tags, agent catalog, tag history, rollouts and automatic rollback.
     Registry(registry::Args),
+    /// The Deploy Agent: serve it, verify its audit log.
+    #[command(subcommand)]
+    Agent(agent::Command),
     /// Print a shell completion script generated from this command line.
     #[command(after_help = completions::COMPLETION_EXAMPLES)]
     Completions(completions::CompletionsArgs),
@@ -70,6 +74,7 @@ impl Command {
             Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
             Command::Registry(a) => a.json,
+            Command::Agent(c) => c.wants_json(),
             Command::Completions(_) | Command::Man => false,
         }
     }
@@ -85,6 +90,7 @@ impl Command {
             Command::Gateway(c) => gateway::exec(c, out),
             Command::Fly(c) => fly::exec(c, out),
             Command::Registry(a) => registry::exec(a, out),
+            Command::Agent(c) => agent::exec(c, out),
             Command::Completions(a) => completions::completions(a, out),
             Command::Man => completions::man(out),
         }

@@ -1,5 +1,6 @@
 //! `tau run` (flag form `--deployment-contract-runner`): replay a fixture's cases and record the
-//! results. The evidence is `simulated`: the fixture's own expectations decide each outcome.
+//! results. The evidence is `simulated` (the fixture's contract decides each outcome) unless
+//! `--driver deploy-agent` deploys container cases through a running Deploy Agent (live).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ Examples:
   tau run --fixture testdata/deployment-contract/rollout-pass.json
   tau run --fixture cases.json --dry-run
   tau run --fixture cases.json --junit target/tau-junit.xml --json
+  tau run --fixture containers.json --driver deploy-agent --agent-url https://dev.example.com
 
 Under GitHub Actions (GITHUB_ACTIONS=true) failed cases become ::error annotations and a summary
 is appended to $GITHUB_STEP_SUMMARY. Exit 1 when a case broke its fixture expectation.";
@@ -102,6 +104,9 @@ pub struct Args {
     /// Print the run report as JSON.
     #[arg(long, value_parser = BoolishValueParser::new(), env = "TAU_JSON")]
     pub json: bool,
+
+    #[command(flatten)]
+    pub live: super::agent::DriverArgs,
 }
 
 /// The runner caps every retry delay at 30 s, so a larger base is a mistake, not a wish.
@@ -150,7 +155,12 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
             allow_outside_fixture_dir: args.allow_artifacts_outside_fixture_dir,
         },
     );
-    let result = runner::run(fixture, state_dir, &options, &mut evaluator, &mut hooks);
+    let mut live = args.live.connect()?;
+    let driver: &mut dyn tau_deployment::driver::Driver = match live.as_mut() {
+        Some(agent) => agent,
+        None => &mut evaluator,
+    };
+    let result = runner::run(fixture, state_dir, &options, driver, &mut hooks);
     hooks.finish();
     let report = result.with_context(|| {
         format!(

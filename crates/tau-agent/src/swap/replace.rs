@@ -1,0 +1,426 @@
+//! The replace itself: each step journaled, timed and, after the old container was stopped,
+//! undone on failure.
+
+use std::path::Path;
+use std::time::Instant;
+
+use tau_engine::{Container, ContainerSpec, Engine, ErrorKind};
+
+use super::journal::{self, Record};
+use super::probe::{self, ProbeError};
+use super::{Failure, FailureClass, Outcome, Plan, Step, StepName, TEMP_INFIX};
+
+/// Replaces the container `plan.container_name` with one running `plan.image`; see the module doc
+/// for the order. On `Err`, [`Failure::restored`] says whether the old container runs again.
+pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Outcome, Failure> {
+    let mut run = Run {
+        engine,
+        journal,
+        plan,
+        steps: Vec::new(),
+    };
+    // A swap interrupted earlier is settled before a new one begins.
+    if let Err(e) = super::recover(engine, journal, &plan.container_name).await {
+        return Err(run.fail(
+            StepName::Restore,
+            FailureClass::Engine,
+            format!("an earlier interrupted swap could not be recovered: {e}"),
+            false,
+        ));
+    }
+    run.check_volumes().await?;
+    let image_digest = run.pull().await?;
+    let old = run.current().await?;
+    let temp_name = temp_name(&plan.container_name);
+    let mut record = Record::new(&plan.container_name, &temp_name, old.as_ref(), &plan.image);
+
+    run.journaled(&mut record, StepName::Create)?;
+    let spec = ContainerSpec {
+        name: temp_name.clone(),
+        image: plan.image.clone(),
+        env: plan.env.clone(),
+        volumes: plan.volumes.clone(),
+        ports: plan.ports.clone(),
+        labels: plan.labels.clone(),
+        cmd: None,
+    };
+    let started = Instant::now();
+    if let Err(e) = engine.create(&spec).await {
+        let _ = engine.remove(&temp_name).await;
+        let _ = journal::clear(journal);
+        let class = if e.is_refusal() {
+            FailureClass::Refused
+        } else {
+            FailureClass::Engine
+        };
+        run.record(StepName::Create, started, false, Some(e.to_string()));
+        return Err(run.fail(
+            StepName::Create,
+            class,
+            format!("could not create the new container: {e}"),
+            true,
+        ));
+    }
+    run.record(StepName::Create, started, true, Some(temp_name.clone()));
+
+    if let Some(old) = &old {
+        run.journaled(&mut record, StepName::StopOld)?;
+        let started = Instant::now();
+        if let Err(e) = engine.stop(&old.id, plan.stop_timeout).await {
+            run.record(StepName::StopOld, started, false, Some(e.to_string()));
+            return Err(run
+                .restore(
+                    &mut record,
+                    old,
+                    StepName::StopOld,
+                    FailureClass::Engine,
+                    format!("could not stop the old container: {e}"),
+                )
+                .await);
+        }
+        run.record(StepName::StopOld, started, true, None);
+    }
+
+    run.journaled(&mut record, StepName::StartNew)?;
+    let started = Instant::now();
+    if let Err(e) = engine.start(&temp_name).await {
+        run.record(StepName::StartNew, started, false, Some(e.to_string()));
+        let class = if e.kind() == ErrorKind::Unreachable {
+            FailureClass::Engine
+        } else {
+            FailureClass::Container
+        };
+        let reason = format!("the new container did not start: {e}");
+        return Err(run
+            .restore_or_remove(&mut record, old.as_ref(), StepName::StartNew, class, reason)
+            .await);
+    }
+    run.record(StepName::StartNew, started, true, None);
+
+    run.journaled(&mut record, StepName::Settle)?;
+    let started = Instant::now();
+    if let Err(e) = probe::settle(engine, &temp_name, plan.settle).await {
+        let (class, reason) = probe_failure(e);
+        run.record(StepName::Settle, started, false, Some(reason.clone()));
+        return Err(run
+            .restore_or_remove(&mut record, old.as_ref(), StepName::Settle, class, reason)
+            .await);
+    }
+    run.record(StepName::Settle, started, true, None);
+
+    if let Some(url) = &plan.health_url {
+        run.journaled(&mut record, StepName::Health)?;
+        let started = Instant::now();
+        match probe::health(engine, &temp_name, url, &plan.ports, plan.settle).await {
+            Ok(detail) => run.record(StepName::Health, started, true, Some(detail)),
+            Err(e) => {
+                let (class, reason) = probe_failure(e);
+                run.record(StepName::Health, started, false, Some(reason.clone()));
+                return Err(run
+                    .restore_or_remove(&mut record, old.as_ref(), StepName::Health, class, reason)
+                    .await);
+            }
+        }
+    }
+
+    if let Some(old) = &old {
+        run.journaled(&mut record, StepName::RemoveOld)?;
+        let started = Instant::now();
+        if let Err(e) = engine.remove(&old.id).await {
+            run.record(StepName::RemoveOld, started, false, Some(e.to_string()));
+            return Err(run
+                .restore(
+                    &mut record,
+                    old,
+                    StepName::RemoveOld,
+                    FailureClass::Engine,
+                    format!("could not remove the old container: {e}"),
+                )
+                .await);
+        }
+        run.record(StepName::RemoveOld, started, true, None);
+    }
+
+    run.journaled(&mut record, StepName::Rename)?;
+    let started = Instant::now();
+    let mut renamed = engine.rename(&temp_name, &plan.container_name).await;
+    for _ in 0..2 {
+        if renamed.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        renamed = engine.rename(&temp_name, &plan.container_name).await;
+    }
+    if let Err(e) = renamed {
+        run.record(StepName::Rename, started, false, Some(e.to_string()));
+        // The old container is gone; the journal stays so that recovery finishes the rename.
+        return Err(run.fail(
+            StepName::Rename,
+            FailureClass::Engine,
+            format!(
+                "the new container runs as {temp_name} but could not be renamed to {}: {e}; the agent finishes the rename when it restarts",
+                plan.container_name
+            ),
+            false,
+        ));
+    }
+    run.record(StepName::Rename, started, true, None);
+    journal::clear(journal)
+        .map_err(|e| run.fail(StepName::Rename, FailureClass::Engine, e.to_string(), false))?;
+    Ok(Outcome {
+        image_digest,
+        steps: run.steps,
+        replaced: old.map(|o| o.image),
+    })
+}
+
+struct Run<'a> {
+    engine: &'a Engine,
+    journal: &'a Path,
+    plan: &'a Plan,
+    steps: Vec<Step>,
+}
+
+impl Run<'_> {
+    async fn check_volumes(&mut self) -> Result<(), Failure> {
+        abort_if_asked(StepName::CheckVolumes);
+        let started = Instant::now();
+        for volume in self.plan.volumes.keys() {
+            match self.engine.volume_exists(volume).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let reason = format!("volume {volume:?} does not exist on this host; create it first (the agent never creates volumes)");
+                    self.record(StepName::CheckVolumes, started, false, Some(reason.clone()));
+                    return Err(self.fail(
+                        StepName::CheckVolumes,
+                        FailureClass::Refused,
+                        reason,
+                        true,
+                    ));
+                }
+                Err(e) => {
+                    self.record(StepName::CheckVolumes, started, false, Some(e.to_string()));
+                    return Err(self.fail(
+                        StepName::CheckVolumes,
+                        FailureClass::Engine,
+                        e.to_string(),
+                        true,
+                    ));
+                }
+            }
+        }
+        self.record(StepName::CheckVolumes, started, true, None);
+        Ok(())
+    }
+
+    async fn pull(&mut self) -> Result<Option<String>, Failure> {
+        abort_if_asked(StepName::Pull);
+        let started = Instant::now();
+        let pulled = self.engine.pull(&self.plan.image).await;
+        let pulled = match pulled {
+            Ok(()) => self.engine.image_digest(&self.plan.image).await,
+            Err(e) => Err(e),
+        };
+        match pulled {
+            Ok(digest) => {
+                self.record(StepName::Pull, started, true, digest.clone());
+                Ok(digest)
+            }
+            Err(e) => {
+                self.record(StepName::Pull, started, false, Some(e.to_string()));
+                let (class, reason) = if e.kind() == ErrorKind::NotFound {
+                    (
+                        FailureClass::Refused,
+                        format!("image {} was not found: {e}", self.plan.image),
+                    )
+                } else {
+                    (
+                        FailureClass::Engine,
+                        format!("image {} could not be pulled: {e}", self.plan.image),
+                    )
+                };
+                Err(self.fail(StepName::Pull, class, reason, true))
+            }
+        }
+    }
+
+    /// The container now under the configured name, after removing temporary leftovers.
+    async fn current(&mut self) -> Result<Option<Container>, Failure> {
+        let name = &self.plan.container_name;
+        let found = async {
+            for leftover in self.engine.list(&format!("{name}{TEMP_INFIX}")).await? {
+                self.engine.remove(&leftover.id).await?;
+            }
+            self.engine.inspect(name).await
+        };
+        found.await.map_err(|e| {
+            self.fail(
+                StepName::Create,
+                FailureClass::Engine,
+                format!("could not look at the current container: {e}"),
+                true,
+            )
+        })
+    }
+
+    fn journaled(&mut self, record: &mut Record, step: StepName) -> Result<(), Failure> {
+        record.step = step;
+        if let Err(e) = journal::write(self.journal, record) {
+            // Nothing of this step happened yet; what happened before is undone by the caller's
+            // recovery on the next start (the journal still holds the previous step).
+            return Err(self.fail(
+                step,
+                FailureClass::Engine,
+                format!("could not journal the step: {e}"),
+                false,
+            ));
+        }
+        abort_if_asked(step);
+        Ok(())
+    }
+
+    /// After a failure past the stop: with an old container, restore it; without one (a first
+    /// deploy), remove the failed new container.
+    async fn restore_or_remove(
+        &mut self,
+        record: &mut Record,
+        old: Option<&Container>,
+        step: StepName,
+        class: FailureClass,
+        reason: String,
+    ) -> Failure {
+        match old {
+            Some(old) => self.restore(record, old, step, class, reason).await,
+            None => {
+                let _ = self.engine.remove(&record.temp_name).await;
+                let _ = journal::clear(self.journal);
+                self.fail(
+                    step,
+                    class,
+                    format!("{reason}; there was no previous container to restore"),
+                    false,
+                )
+            }
+        }
+    }
+
+    /// Removes the new container and starts the old one again, checking it runs.
+    async fn restore(
+        &mut self,
+        record: &mut Record,
+        old: &Container,
+        step: StepName,
+        class: FailureClass,
+        reason: String,
+    ) -> Failure {
+        if let Err(f) = self.journaled(record, StepName::Restore) {
+            return f;
+        }
+        let started = Instant::now();
+        let restored = async {
+            self.engine.remove(&record.temp_name).await?;
+            if old.running {
+                self.engine.start(&old.id).await?;
+            }
+            Ok::<_, tau_engine::Error>(
+                self.engine
+                    .inspect(&old.id)
+                    .await?
+                    .is_some_and(|c| c.running == old.running),
+            )
+        }
+        .await;
+        let (restored, detail) = match restored {
+            Ok(true) => (true, None),
+            Ok(false) => (
+                false,
+                Some("the old container did not come back up".to_owned()),
+            ),
+            Err(e) => (false, Some(e.to_string())),
+        };
+        self.record(StepName::Restore, started, restored, detail.clone());
+        let _ = journal::clear(self.journal);
+        let tail = if restored {
+            format!(
+                "the old container {} ({}) runs again",
+                self.plan.container_name, old.image
+            )
+        } else {
+            format!(
+                "the old container {} could NOT be restored ({})",
+                self.plan.container_name,
+                detail.unwrap_or_default()
+            )
+        };
+        self.fail(step, class, format!("{reason}; {tail}"), restored)
+    }
+
+    fn record(&mut self, step: StepName, started: Instant, ok: bool, detail: Option<String>) {
+        self.steps.push(Step {
+            step,
+            ok,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            detail,
+        });
+    }
+
+    fn fail(&self, step: StepName, class: FailureClass, reason: String, restored: bool) -> Failure {
+        let untouched = matches!(
+            step,
+            StepName::CheckVolumes | StepName::Pull | StepName::Create
+        ) && restored;
+        let reason = if untouched {
+            format!("step {step} failed: {reason}; nothing was changed, the current container keeps running")
+        } else {
+            format!("step {step} failed: {reason}")
+        };
+        Failure {
+            step,
+            class,
+            reason,
+            restored,
+            steps: self.steps.clone(),
+        }
+    }
+}
+
+fn probe_failure(e: ProbeError) -> (FailureClass, String) {
+    match e {
+        ProbeError::Container(reason) => (FailureClass::Container, reason),
+        ProbeError::Engine(e) => (FailureClass::Engine, e.to_string()),
+    }
+}
+
+/// `<name>.tau-next-<8 hex>`: starts with the configured name, unique per swap.
+fn temp_name(name: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    format!("{name}{TEMP_INFIX}{:08x}", h.finish() as u32)
+}
+
+/// Test-only failure injection (see the module doc): abort like `kill -9` before `step`.
+fn abort_if_asked(step: StepName) {
+    if std::env::var("TAU_AGENT_ABORT_AT").is_ok_and(|v| v == step.as_str()) {
+        std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_start_with_the_configured_name_and_differ() {
+        let a = temp_name("app");
+        let b = temp_name("app");
+        assert!(a.starts_with("app.tau-next-"), "{a}");
+        assert_ne!(a, b);
+    }
+}
