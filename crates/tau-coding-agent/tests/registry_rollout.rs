@@ -232,3 +232,84 @@ fn rollouts_activate_roll_back_refuse_and_serialize_on_both_stores() {
         scenario(&lab, &store);
     }
 }
+
+/// Not a check: scripts/bench/registry.sh runs it (`--ignored`) to print rollout-to-active and
+/// failure-to-rolled-back times against the real engine. Verify period: BENCH_VERIFY_SECONDS
+/// (default 30, the CLI's default); repetitions: BENCH_RUNS (default 3).
+#[test]
+#[ignore = "benchmark; run by scripts/bench/registry.sh"]
+fn bench_rollout_times_against_the_real_engine() {
+    let Some(lab) = Lab::start() else { return };
+    let verify = std::env::var("BENCH_VERIFY_SECONDS").unwrap_or_else(|_| "30".into());
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let store = Store::File(tempfile::tempdir().unwrap());
+    let name = format!("cogo-{}-worker", lab.unique("b").replace('-', "x"));
+    let repo_name = format!("org/{}", lab.unique("bench"));
+    let repo = format!("{}/{repo_name}", lab.registry());
+    lab.push_busybox(&repo_name, "v1.0.0", &["sleep", "3600"]);
+    lab.push_busybox(&repo_name, "v1.1.0", &["sleep", "3601"]);
+    lab.push_busybox(&repo_name, "v9.0.0", &["sh", "-c", "sleep 3; exit 1"]);
+    let yaml = catalog(&repo, &lab.registry())
+        .replace("cogo-codegen-worker", &name)
+        .replace(
+            "      k8s_secret: cogo-secrets\n",
+            "      k8s_secret: cogo-secrets\n      volumes: {}\n",
+        );
+    assert!(store.apply(&yaml).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(&lab, dir.path(), &name);
+    let secret = secret();
+    let run = |tag: &str, force: bool| -> serde_json::Value {
+        let mut args = vec![
+            "rollout",
+            &name,
+            tag,
+            "--agent-url",
+            &agent.url,
+            "--verify-seconds",
+            &verify,
+            "--timeout",
+            "60",
+            "--json",
+        ];
+        if force {
+            args.push("--force");
+        }
+        let out = store
+            .cmd(&args)
+            .env("CF_ACCESS_CLIENT_ID", CLIENT_ID)
+            .env("CF_ACCESS_CLIENT_SECRET", &secret)
+            .env("SUPABASE_SERVICE_ROLE_KEY", "bench")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let mut active = Vec::new();
+    let mut rolled_back = Vec::new();
+    for i in 0..runs {
+        let r = run(if i % 2 == 0 { "v1.0.0" } else { "v1.1.0" }, false);
+        assert_eq!(r["result"], "active", "{r}");
+        active.push(r["elapsed_ms"].as_u64().unwrap());
+    }
+    for i in 0..runs {
+        let r = run("v9.0.0", i > 0);
+        assert_eq!(r["result"], "rolled_back", "{r}");
+        let failed_at = r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "failed")
+            .unwrap()["at_ms"]
+            .as_u64()
+            .unwrap();
+        rolled_back.push((r["elapsed_ms"].as_u64().unwrap(), failed_at));
+    }
+    println!("BENCH verify_seconds={verify} runs={runs}");
+    println!(
+        "BENCH rollout-to-active ms (deploy call to active, incl. the verify period): {active:?}"
+    );
+    println!("BENCH failure-to-rolled-back ms (deploy call to rolled back, failure seen at): {rolled_back:?}");
+}

@@ -14,6 +14,7 @@
 //! A rollout holds the agent's store lock from first read to last write, so two rollouts of one
 //! agent (in any processes) serialize.
 
+#[cfg(feature = "agent")]
 mod agent;
 mod deployer;
 mod run;
@@ -31,6 +32,7 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+#[cfg(feature = "agent")]
 pub use agent::AgentDeployer;
 pub use deployer::{DeployRequest, Deployer, Observed};
 pub use run::{rollback, rollout};

@@ -161,6 +161,53 @@ fn upsert<T: Clone>(rows: &mut Vec<T>, new: &T, same: impl Fn(&T, &T) -> bool) {
     }
 }
 
+impl FileStore {
+    /// Appends many history rows of one agent in one journaled transaction (bulk import, the
+    /// benchmark's seeding). Rows whose tag is already recorded are refused.
+    pub fn import_history(&self, agent_id: &str, rows: &[ImageTagHistory]) -> Result<()> {
+        self.change(|store, state| {
+            Self::catalog_of(state, agent_id)?;
+            let mut seen = std::collections::HashSet::new();
+            file_log::walk_back(&store.log_path(agent_id), None, |r| {
+                seen.insert(r.tag);
+                true
+            })?;
+            if let Some(dup) = rows
+                .iter()
+                .find(|r| r.agent_id != agent_id || !seen.insert(r.tag.clone()))
+            {
+                return Err(Error::refused(
+                    "import_refused",
+                    format!(
+                        "row {} is for another agent or repeats tag {}",
+                        dup.id, dup.tag
+                    ),
+                ));
+            }
+            std::fs::create_dir_all(store.dir.join("history")).map_err(|e| Error::Corrupt {
+                path: store.dir.join("history"),
+                message: format!("cannot create: {e}"),
+            })?;
+            state.generation += 1;
+            let mut tx = Transaction::begin(
+                &store.dir,
+                state.generation,
+                &[Self::log_rel(agent_id)],
+                &[],
+            )?;
+            for r in rows {
+                tx.append(FileId(0), |buf| {
+                    file_log::encode(&Line::Row(r.clone()), buf)
+                })?;
+            }
+            tx.sync()?;
+            store.save(state)?;
+            tx.finish()?;
+            Ok(())
+        })
+    }
+}
+
 /// The agent-rollout lock: a `tau-durable` lock on `rollouts/<agent id>/`, released by the kernel
 /// if the holder dies.
 #[derive(Debug)]

@@ -10,6 +10,7 @@
 mod file;
 mod file_log;
 mod pg;
+mod pg_rows;
 #[cfg(test)]
 pub(crate) mod suite;
 

@@ -10,13 +10,14 @@
 //! same strings.
 
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, NoTls};
+
+use super::pg_rows::{
+    account, account_cols, catalog, catalog_cols, history, history_cols, link, link_cols, spec,
+};
 
 use super::{ApplyPlan, Recorded, Snapshot, Store};
-use crate::model::{
-    AgentCatalog, AgentEntry, DeploySpec, ImageTagHistory, K8sPullSecretLink, ManagedBy, Provider,
-    RegistryAccount, RolloutStatus,
-};
+use crate::model::{AgentEntry, DeploySpec, ImageTagHistory, RolloutStatus};
 use crate::{Error, Result};
 
 /// The shipped migrations, in order.
@@ -27,110 +28,6 @@ pub const MIGRATIONS: &[(&str, &str)] = &[(
 
 const MIGRATE_LOCK: i64 = 0x7461_7572_6567_0001;
 const ROLLOUT_LOCK_SPACE: i32 = 0x7461_7572;
-
-fn ts(col: &str) -> String {
-    format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-}
-
-fn account_cols() -> String {
-    format!(
-        "id::text, provider, registry_url, namespace, credential_ref, read_only, description, {}",
-        ts("created_at")
-    )
-}
-
-fn catalog_cols(prefix: &str) -> String {
-    let p = prefix;
-    format!(
-        "{p}id::text, {p}agent_name, {p}service, {p}role, {p}repo, {p}default_tag, {p}pinned_tag, {p}registry_account_id::text, {p}autodeploy_enabled, {}, {}",
-        ts(&format!("{p}created_at")),
-        ts(&format!("{p}updated_at"))
-    )
-}
-
-fn history_cols() -> String {
-    format!("id::text, agent_id::text, tag, digest, built_by, {}, changelog_url, rollout_status, trace_id", ts("built_at"))
-}
-
-fn link_cols() -> String {
-    format!(
-        "id::text, registry_account_id::text, kube_namespace, secret_name, {}, managed_by",
-        ts("last_synced_at")
-    )
-}
-
-fn account(r: &Row) -> Result<RegistryAccount> {
-    let provider: String = r.get(1);
-    Ok(RegistryAccount {
-        id: r.get(0),
-        provider: Provider::parse(&provider).ok_or_else(|| {
-            Error::Postgres(format!("registry_accounts.provider holds {provider:?}"))
-        })?,
-        registry_url: r.get(2),
-        namespace: r.get(3),
-        credential_ref: r.get(4),
-        read_only: r.get(5),
-        description: r.get(6),
-        created_at: r.get(7),
-    })
-}
-
-fn catalog(r: &Row) -> AgentCatalog {
-    AgentCatalog {
-        id: r.get(0),
-        agent_name: r.get(1),
-        service: r.get(2),
-        role: r.get(3),
-        repo: r.get(4),
-        default_tag: r.get(5),
-        pinned_tag: r.get(6),
-        registry_account_id: r.get(7),
-        autodeploy_enabled: r.get(8),
-        created_at: r.get(9),
-        updated_at: r.get(10),
-    }
-}
-
-fn history(r: &Row) -> Result<ImageTagHistory> {
-    let status: String = r.get(7);
-    Ok(ImageTagHistory {
-        id: r.get(0),
-        agent_id: r.get(1),
-        tag: r.get(2),
-        digest: r.get(3),
-        built_by: r.get(4),
-        built_at: r.get(5),
-        changelog_url: r.get(6),
-        rollout_status: RolloutStatus::parse(&status).ok_or_else(|| {
-            Error::Postgres(format!("image_tag_history.rollout_status holds {status:?}"))
-        })?,
-        trace_id: r.get(8),
-    })
-}
-
-fn link(r: &Row) -> Result<K8sPullSecretLink> {
-    let managed: String = r.get(5);
-    Ok(K8sPullSecretLink {
-        id: r.get(0),
-        registry_account_id: r.get(1),
-        kube_namespace: r.get(2),
-        secret_name: r.get(3),
-        last_synced_at: r.get(4),
-        managed_by: ManagedBy::parse(&managed).ok_or_else(|| {
-            Error::Postgres(format!(
-                "k8s_pull_secret_links.managed_by holds {managed:?}"
-            ))
-        })?,
-    })
-}
-
-fn spec(agent: &str, text: &str) -> Result<DeploySpec> {
-    serde_json::from_str(text).map_err(|e| {
-        Error::Postgres(format!(
-            "agent_deploy_specs.spec of {agent} does not parse: {e}"
-        ))
-    })
-}
 
 /// A PostgreSQL-backed registry.
 pub struct PgStore {
@@ -202,6 +99,37 @@ impl PgStore {
         }
         tx.commit().await?;
         Ok(applied)
+    }
+
+    /// Inserts many history rows of one agent in one transaction (bulk import, the benchmark's
+    /// seeding). A tag already recorded fails the whole import.
+    pub async fn import_history(&self, agent_id: &str, rows: &[ImageTagHistory]) -> Result<()> {
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await?;
+        Self::lock_row(&tx, agent_id).await?;
+        for chunk in rows.chunks(10_000) {
+            let col = |f: fn(&ImageTagHistory) -> Option<String>| {
+                chunk.iter().map(f).collect::<Vec<Option<String>>>()
+            };
+            let ids = col(|r| Some(r.id.clone()));
+            let tags = col(|r| Some(r.tag.clone()));
+            let digests = col(|r| r.digest.clone());
+            let built_by = col(|r| r.built_by.clone());
+            let built_at = col(|r| r.built_at.clone());
+            let changelog = col(|r| r.changelog_url.clone());
+            let status = col(|r| Some(r.rollout_status.as_str().to_string()));
+            let trace = col(|r| Some(r.trace_id.clone()));
+            tx.execute(
+                "INSERT INTO image_tag_history (id, agent_id, tag, digest, built_by, built_at, changelog_url, rollout_status, trace_id)
+                 SELECT i::uuid, $1::text::uuid, t, d, b, ba::timestamptz, c, s, tr
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                   AS u(i, t, d, b, ba, c, s, tr)",
+                &[&agent_id, &ids, &tags, &digests, &built_by, &built_at, &changelog, &status, &trace],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn lock_row(tx: &tokio_postgres::Transaction<'_>, agent_id: &str) -> Result<()> {
