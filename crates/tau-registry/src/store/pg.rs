@@ -129,6 +129,8 @@ impl PgStore {
             .await?;
         }
         tx.commit().await?;
+        // Fresh statistics after a bulk load, so the planner keeps using the (agent_id, id) index.
+        client.batch_execute("ANALYZE image_tag_history").await?;
         Ok(())
     }
 
@@ -293,7 +295,7 @@ impl Store for PgStore {
         let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let rows = client
             .query(
-                &format!("SELECT {} FROM image_tag_history WHERE agent_id = $1::text::uuid ORDER BY id DESC LIMIT $2", history_cols()),
+                &format!("SELECT {} FROM image_tag_history WHERE agent_id = $1::text::uuid ORDER BY image_tag_history.id DESC LIMIT $2", history_cols()),
                 &[&agent_id, &limit],
             )
             .await
@@ -399,7 +401,7 @@ impl Store for PgStore {
             .query_opt(
                 &format!(
                     "SELECT {} FROM image_tag_history WHERE agent_id = $1::text::uuid AND rollout_status = 'active'
-                     AND ($2::text IS NULL OR tag <> $2) ORDER BY id DESC LIMIT 1",
+                     AND ($2::text IS NULL OR tag <> $2) ORDER BY image_tag_history.id DESC LIMIT 1",
                     history_cols()
                 ),
                 &[&agent_id, &excluding],
