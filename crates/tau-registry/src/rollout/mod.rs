@@ -16,6 +16,7 @@
 
 #[cfg(feature = "agent")]
 mod agent;
+mod back;
 mod deployer;
 mod run;
 #[cfg(test)]
@@ -34,8 +35,9 @@ pub(crate) fn unix_ms() -> u64 {
 
 #[cfg(feature = "agent")]
 pub use agent::AgentDeployer;
+pub use back::rollback;
 pub use deployer::{DeployRequest, Deployer, Observed};
-pub use run::{rollback, rollout};
+pub use run::rollout;
 
 use crate::policy::Environment;
 

@@ -9,14 +9,14 @@ use crate::policy::{Environment, Tag, TraceId};
 use crate::store::{new_history_id, Recorded, Store};
 use crate::{Error, Result};
 
-struct Journal {
-    start: Instant,
-    trace_id: String,
-    events: Vec<Event>,
+pub(super) struct Journal {
+    pub(super) start: Instant,
+    pub(super) trace_id: String,
+    pub(super) events: Vec<Event>,
 }
 
 impl Journal {
-    fn note(&mut self, event: &'static str, tag: &str, detail: Option<String>) {
+    pub(super) fn note(&mut self, event: &'static str, tag: &str, detail: Option<String>) {
         self.events.push(Event {
             at_ms: self.start.elapsed().as_millis() as u64,
             event,
@@ -27,7 +27,7 @@ impl Journal {
     }
 }
 
-fn parse_tag(agent: &str, tag: &str) -> Result<Tag> {
+pub(super) fn parse_tag(agent: &str, tag: &str) -> Result<Tag> {
     Tag::parse(tag).map_err(|r| {
         Error::refused(
             "tag_invalid",
@@ -36,7 +36,7 @@ fn parse_tag(agent: &str, tag: &str) -> Result<Tag> {
     })
 }
 
-fn request(
+pub(super) fn request(
     entry: &AgentEntry,
     image: String,
     environment: Environment,
@@ -51,7 +51,7 @@ fn request(
     })
 }
 
-fn image_of(entry: &AgentEntry, row: &ImageTagHistory) -> String {
+pub(super) fn image_of(entry: &AgentEntry, row: &ImageTagHistory) -> String {
     match &row.digest {
         Some(d) => format!("{}:{}@{d}", entry.catalog.repo, row.tag),
         None => format!("{}:{}", entry.catalog.repo, row.tag),
@@ -59,7 +59,7 @@ fn image_of(entry: &AgentEntry, row: &ImageTagHistory) -> String {
 }
 
 /// Checks the registry still answers the digest recorded for `row`.
-async fn check_digest(
+pub(super) async fn check_digest(
     resolver: &impl Resolver,
     entry: &AgentEntry,
     row: &ImageTagHistory,
@@ -78,7 +78,7 @@ async fn check_digest(
 
 /// Deploys `request` and watches it: `Ok` once the agent has reported `request.image` running
 /// for `hold`; `Err(reason)` when the deploy is refused or the container is seen not running.
-async fn deploy_and_hold(
+pub(super) async fn deploy_and_hold(
     deployer: &impl Deployer,
     request: &DeployRequest,
     traceparent: &str,
@@ -353,114 +353,4 @@ async fn back_to(
         Err(e) => journal.note("rollback_failed", &target.tag, Some(e.clone())),
     }
     result
-}
-
-/// Moves `agent_name` off its pinned tag to the newest other `active` tag.
-pub async fn rollback<S: Store>(
-    store: &S,
-    resolver: &impl Resolver,
-    deployer: &impl Deployer,
-    env_lookup: &dyn Fn(&str) -> Option<String>,
-    agent_name: &str,
-    opts: &Options,
-) -> Result<Report> {
-    let entry = store.agent(agent_name).await?;
-    let agent_id = entry.catalog.id.clone();
-    let _lock = store.lock_agent(&agent_id).await?;
-    let locked_from = unix_ms();
-    let entry = store.agent(agent_name).await?;
-    let current = entry.catalog.pinned_tag.clone();
-    let current_row = match &current {
-        Some(t) => store.find_tag(&agent_id, t).await?,
-        None => None,
-    };
-    let target = store
-        .last_active(&agent_id, current.as_deref())
-        .await?
-        .ok_or_else(|| {
-            Error::refused(
-                "no_rollback_target",
-                format!(
-                    "{agent_name} has no active tag other than {} to roll back to",
-                    current.as_deref().unwrap_or("(none)")
-                ),
-            )
-        })?;
-    let digest = check_digest(resolver, &entry, &target).await?;
-    let target = ImageTagHistory {
-        digest: Some(digest),
-        ..target
-    };
-    let environment = opts
-        .environment
-        .unwrap_or(parse_tag(agent_name, &target.tag)?.environment());
-    let trace = TraceId::parse(&target.trace_id).unwrap_or_else(|_| TraceId::random());
-    let mut journal = Journal {
-        start: Instant::now(),
-        trace_id: trace.as_str().to_string(),
-        events: Vec::new(),
-    };
-    let image = image_of(&entry, &target);
-    let req = request(&entry, image.clone(), environment, env_lookup)?;
-    journal.note(
-        "rollback_requested",
-        &target.tag,
-        current.as_ref().map(|c| format!("from {c}")),
-    );
-    let start = Instant::now();
-    let result = match timeout_at(
-        start + opts.timeout,
-        deploy_and_hold(deployer, &req, &trace.traceparent(), opts.verify, opts.poll),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "not verified running for {}s within the {}s limit",
-            opts.verify.as_secs(),
-            opts.timeout.as_secs()
-        )),
-    };
-    let mut report = Report {
-        agent: agent_name.to_string(),
-        tag: target.tag.clone(),
-        image,
-        trace_id: trace.as_str().to_string(),
-        environment,
-        result: Outcome::RolledBack,
-        previous_tag: current.clone(),
-        rolled_back_to: Some(target.tag.clone()),
-        reason: None,
-        elapsed_ms: 0,
-        locked_from_unix_ms: locked_from,
-        locked_until_unix_ms: 0,
-        events: Vec::new(),
-    };
-    match result {
-        Ok(()) => {
-            match &current_row {
-                Some(row) => {
-                    store
-                        .set_status(
-                            &agent_id,
-                            &row.id,
-                            RolloutStatus::RolledBack,
-                            Some(Some(&target.tag)),
-                        )
-                        .await?
-                }
-                None => store.set_pinned(&agent_id, Some(&target.tag)).await?,
-            }
-            journal.note("rolled_back", &target.tag, None);
-        }
-        Err(reason) => {
-            journal.note("rollback_failed", &target.tag, Some(reason.clone()));
-            report.result = Outcome::Failed;
-            report.reason = Some(reason);
-        }
-    }
-    report.elapsed_ms = start.elapsed().as_millis() as u64;
-    report.events = journal.events;
-    report.locked_until_unix_ms = unix_ms();
-    Ok(report)
 }
