@@ -2,6 +2,7 @@
 //! defined once. Never a dependency of shipped code.
 
 pub mod engine;
+pub mod pg;
 pub mod wasm;
 
 use std::collections::BTreeMap;

@@ -11,6 +11,7 @@ pub mod fixture;
 pub mod fly;
 pub mod gateway;
 pub mod health;
+pub mod registry;
 pub mod run;
 pub mod status;
 pub mod wasm;
@@ -51,6 +52,8 @@ pub enum Command {
     /// Cloud deploy: build, push and run a service from tau.yaml's `deployment:` section.
     #[command(after_help = deploy::EXAMPLES, args_conflicts_with_subcommands = false)]
     Deploy(deploy::Args),
+    /// Image tags, agent catalog, tag history, rollouts and automatic rollback.
+    Registry(registry::Args),
     /// The Deploy Agent: serve it, verify its audit log.
     #[command(subcommand)]
     Agent(agent::Command),
@@ -75,6 +78,7 @@ impl Command {
             Command::Gateway(c) => c.wants_json(),
             Command::Fly(c) => c.wants_json(),
             Command::Deploy(a) => a.wants_json(),
+            Command::Registry(a) => a.json,
             Command::Agent(c) => c.wants_json(),
             Command::Completions(_) | Command::Man => false,
         }
@@ -91,6 +95,7 @@ impl Command {
             Command::Gateway(c) => gateway::exec(c, out),
             Command::Fly(c) => fly::exec(c, out),
             Command::Deploy(a) => deploy::exec(a, out),
+            Command::Registry(a) => registry::exec(a, out),
             Command::Agent(c) => agent::exec(c, out),
             Command::Completions(a) => completions::completions(a, out),
             Command::Man => completions::man(out),

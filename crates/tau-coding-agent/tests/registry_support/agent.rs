@@ -1,0 +1,97 @@
+//! A real Deploy Agent (`tau agent serve`) on the test lab, for rollout tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tau_testkit::engine::Lab;
+
+pub const CLIENT_ID: &str = "registry-rollout.access";
+pub const SECRET_ENV: &str = "TAU_REGISTRY_TEST_AGENT_SECRET";
+/// The agent's service-token secret; generated per process so no literal sits in the repo.
+pub fn secret() -> String {
+    format!("rt-{}-{}", std::process::id(), "agent-token")
+}
+
+/// A running `tau agent serve`; killed on drop.
+pub struct Agent {
+    child: Child,
+    pub url: String,
+    pub audit_log: PathBuf,
+}
+
+impl Agent {
+    /// Starts a prod agent owning `container` with images under `REGISTRY/org`.
+    pub fn start(lab: &Lab, dir: &Path, container: &str) -> Agent {
+        let config = dir.join("agent.toml");
+        let audit_log = dir.join("agent-audit.jsonl");
+        std::fs::write(
+            &config,
+            format!(
+                r#"environment = "prod"
+listen = "127.0.0.1:0"
+container_name = "{container}"
+image_repositories = ["{registry}/org"]
+audit_log = "{audit}"
+state_dir = "{state}"
+engine = "{engine}"
+settle_seconds = 1
+stop_timeout_seconds = 2
+
+[volumes]
+
+[[service_tokens]]
+client_id = "{CLIENT_ID}"
+secret_env = "{SECRET_ENV}"
+"#,
+                registry = lab.registry(),
+                audit = audit_log.display(),
+                state = dir.join("agent-state").display(),
+                engine = lab.docker_host(),
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tau"))
+            .args(["agent", "serve", "--config"])
+            .arg(&config)
+            .env(SECRET_ENV, secret())
+            .env_remove("TAU_JSON")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tau agent serve starts");
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("tau agent serve did not print its address");
+            });
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        Agent {
+            child,
+            url,
+            audit_log,
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

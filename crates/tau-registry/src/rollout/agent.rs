@@ -1,0 +1,55 @@
+//! The real [`Deployer`]: the Deploy Agent's typed client (`tau_agent::client`).
+
+use tau_agent::client::Client;
+use tau_agent::wire;
+
+use super::{DeployRequest, Deployer, Observed};
+use crate::policy::Environment;
+
+/// Deploys through a Deploy Agent.
+pub struct AgentDeployer {
+    client: Client,
+}
+
+impl AgentDeployer {
+    /// `base_url` is the agent's (`https://…`, or `http://127.0.0.1:PORT`); the service token
+    /// comes from the caller (the CLI reads `CF_ACCESS_CLIENT_ID`/`CF_ACCESS_CLIENT_SECRET`).
+    pub fn new(base_url: &str, client_id: &str, secret: &str) -> crate::Result<AgentDeployer> {
+        let client = Client::new(base_url, client_id, secret)
+            .map_err(|e| crate::Error::Deploy(e.to_string()))?;
+        Ok(AgentDeployer { client })
+    }
+}
+
+impl Deployer for AgentDeployer {
+    async fn deploy(
+        &self,
+        request: &DeployRequest,
+        traceparent: &str,
+        idempotency_key: &str,
+    ) -> Result<(), String> {
+        let body = wire::DeployRequest {
+            container_name: request.container_name.clone(),
+            image: request.image.clone(),
+            environment: match request.environment {
+                Environment::Dev => wire::Environment::Dev,
+                Environment::Prod => wire::Environment::Prod,
+            },
+            env: request.env.clone(),
+            volumes: request.volumes.clone(),
+        };
+        self.client
+            .deploy(&body, Some(traceparent), Some(idempotency_key))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn status(&self) -> Result<Observed, String> {
+        let s = self.client.status().await.map_err(|e| e.to_string())?;
+        Ok(Observed {
+            running: s.running,
+            image: s.image,
+        })
+    }
+}
