@@ -182,19 +182,31 @@ impl Engine {
 
     /// The container called `name` (or with that id), `None` when there is none.
     pub async fn inspect(&self, name: &str) -> Result<Option<Container>, Error> {
-        match self
-            .docker
-            .inspect_container(
-                name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-        {
-            Ok(found) => Ok(Some(container_from(found))),
-            Err(e) => match self.err("inspect", name, e) {
-                Error::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
+        // Podman reports `stopped` for a container whose process has exited but whose cleanup
+        // has not finished; bollard's state enum has no such variant. The state is transient
+        // (it becomes `exited`), so ask again for a while before calling it an engine failure.
+        let mut attempts = 0;
+        loop {
+            let answer = self
+                .docker
+                .inspect_container(
+                    name,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await;
+            match answer {
+                Ok(found) => return Ok(Some(container_from(found))),
+                Err(e) if attempts < TRANSIENT_STATE_RETRIES && is_transient_state(&e) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    return match self.err("inspect", name, e) {
+                        Error::NotFound { .. } => Ok(None),
+                        other => Err(other),
+                    }
+                }
+            }
         }
     }
 
@@ -328,6 +340,14 @@ fn not_modified(e: bollard::errors::Error) -> Result<(), bollard::errors::Error>
     }
 }
 
+/// How many times `inspect` asks again while Podman reports a state bollard cannot read (100 ms
+/// apart: 5 s in all).
+const TRANSIENT_STATE_RETRIES: u32 = 50;
+
+fn is_transient_state(e: &bollard::errors::Error) -> bool {
+    e.to_string().contains("unknown variant `stopped`")
+}
+
 fn container_from(found: ContainerInspectResponse) -> Container {
     let labels: BTreeMap<String, String> = found
         .config
@@ -371,6 +391,18 @@ fn container_from(found: ContainerInspectResponse) -> Container {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn podmans_transient_stopped_state_is_recognised_as_worth_asking_again() {
+        let parse = serde_json::from_str::<ContainerInspectResponse>(
+            r#"{"State":{"Status":"stopped","Running":false}}"#,
+        )
+        .unwrap_err();
+        assert!(is_transient_state(&bollard::errors::Error::from(parse)));
+        let other = serde_json::from_str::<ContainerInspectResponse>(r#"{"State":{"Status":7}}"#)
+            .unwrap_err();
+        assert!(!is_transient_state(&bollard::errors::Error::from(other)));
+    }
     use super::*;
 
     #[test]

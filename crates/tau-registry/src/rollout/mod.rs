@@ -3,7 +3,8 @@
 //! `rollout`: the tag's history row becomes `staged` and `pinned_tag` points at it; the image is
 //! deployed as `repo:tag@digest` with a W3C `traceparent` carrying the row's `trace_id`; the new
 //! image must then be seen running through the agent's status for the verify period. Then the row
-//! is `active`. On a failure, or when `timeout` (from the deploy call) passes first, the row
+//! is `active`. On a failure, or when the new tag is not verified by `timeout` minus the rollback's
+//! share ([`Options::rollback_reserve`]), both measured from the deploy call, the row
 //! becomes `failed`, the last `active` tag is deployed again and `pinned_tag` restored: the result
 //! is `rolled_back`. A failed or rolled-back tag is refused afterwards unless forced, so automation
 //! never redeploys the tag it just backed out of.
@@ -54,6 +55,15 @@ pub struct Options {
     pub environment: Option<Environment>,
     /// How often the agent's status is read while verifying.
     pub poll: Duration,
+}
+
+impl Options {
+    /// The part of `timeout` kept for going back to the last active tag: half of what the verify
+    /// period leaves (15 s of the default 60 s with a 30 s verify). The new tag must be verified
+    /// by `timeout - reserve`, so a failed rollout, rollback included, still ends within `timeout`.
+    pub fn rollback_reserve(&self) -> Duration {
+        self.timeout.saturating_sub(self.verify) / 2
+    }
 }
 
 impl Default for Options {

@@ -211,10 +211,13 @@ pub async fn rollout<S: Store>(
 
     let start = Instant::now();
     journal.start = start;
+    // The whole sequence, a rollback included, ends by `deadline`: the new tag must prove itself
+    // early enough to leave the rollback its share of the limit.
     let deadline = start + opts.timeout;
+    let attempt_deadline = deadline - opts.rollback_reserve();
     journal.note("deploy_requested", tag_text, Some(image.clone()));
     let attempt = timeout_at(
-        deadline,
+        attempt_deadline,
         deploy_and_hold(
             deployer,
             &new_request,
@@ -228,8 +231,9 @@ pub async fn rollout<S: Store>(
         Ok(Ok(())) => None,
         Ok(Err(reason)) => Some(reason),
         Err(_) => Some(format!(
-            "not verified running for {}s within the {}s limit",
+            "not verified running for {}s within {}s of the {}s limit (the rest is kept for the rollback)",
             opts.verify.as_secs(),
+            (opts.timeout - opts.rollback_reserve()).as_secs(),
             opts.timeout.as_secs()
         )),
     };
@@ -296,6 +300,7 @@ pub async fn rollout<S: Store>(
         env_lookup,
         &trace,
         opts,
+        deadline,
         &mut journal,
     )
     .await;
@@ -330,21 +335,22 @@ async fn back_to(
     env_lookup: &dyn Fn(&str) -> Option<String>,
     trace: &TraceId,
     opts: &Options,
+    deadline: Instant,
     journal: &mut Journal,
 ) -> Result<(), String> {
     let image = image_of(entry, target);
     journal.note("rollback_requested", &target.tag, Some(image.clone()));
     let req = request(entry, image, environment, env_lookup).map_err(|e| e.to_string())?;
     let hold = opts.poll.min(opts.verify);
-    let result = match tokio::time::timeout(
-        opts.timeout,
+    let result = match timeout_at(
+        deadline,
         deploy_and_hold(deployer, &req, &trace.traceparent(), hold, opts.poll),
     )
     .await
     {
         Ok(r) => r,
         Err(_) => Err(format!(
-            "the old image was not seen running within {}s",
+            "the old image was not seen running before the {}s limit",
             opts.timeout.as_secs()
         )),
     };

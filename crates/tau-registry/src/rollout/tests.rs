@@ -241,7 +241,7 @@ async fn a_crashing_tag_is_failed_and_the_last_active_tag_redeployed_within_the_
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_tag_never_seen_running_times_out_and_rolls_back() {
+async fn a_tag_never_seen_running_times_out_and_rolls_back_within_the_limit() {
     let (_d, store, _id) = seeded().await;
     let (reg, agent) = (
         FakeRegistry::new(),
@@ -252,6 +252,9 @@ async fn a_tag_never_seen_running_times_out_and_rolls_back() {
     assert_eq!(report.result, Outcome::RolledBack);
     assert!(report.reason.unwrap().contains("60s limit"));
     assert_eq!(agent.running_tag().as_deref(), Some("v1.0.0"));
+    // The rollback's own deploy and check fit inside the same 60 s, not after it.
+    assert!(report.elapsed_ms <= 60_000, "{}", report.elapsed_ms);
+    assert!(report.elapsed_ms >= 45_000, "{}", report.elapsed_ms);
 }
 
 #[tokio::test(start_paused = true)]
