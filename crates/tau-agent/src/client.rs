@@ -94,14 +94,31 @@ fn header_value(name: &str, value: &str) -> Result<HeaderValue, ClientError> {
     Ok(value)
 }
 
+/// Whether `authority` (`host[:port]`) names this host: an address in 127.0.0.0/8, `[::1]` or
+/// `localhost`.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
 impl Client {
     /// A client of the agent at `base_url` (`https://dev.example.com` or `http://127.0.0.1:PORT`;
     /// a trailing slash is ignored), authenticating with a Cloudflare Access service token.
     pub fn new(base_url: &str, client_id: &str, secret: &str) -> Result<Client, ClientError> {
         let base = base_url.trim().trim_end_matches('/');
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
+        // The service token travels in headers: plain HTTP only where nothing leaves the host.
+        let plain_ok = base
+            .strip_prefix("http://")
+            .is_some_and(|rest| is_loopback_authority(rest.split('/').next().unwrap_or("")));
+        if !(base.starts_with("https://") || plain_ok) {
             return Err(ClientError::Setup(format!(
-                "base URL {base:?} must start with https:// (or http:// for loopback)"
+                "base URL {base:?} must start with https:// (http:// only for a loopback address: 127.0.0.1, [::1], localhost)"
             )));
         }
         let mut auth = HeaderMap::new();
@@ -117,6 +134,9 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             // A deploy pulls an image and waits for the settle time: minutes, not seconds.
             .timeout(Duration::from_secs(600))
+            // A redirect would carry CF-Access-Client-Secret to wherever it points (reqwest
+            // strips only Authorization and Cookie): the agent never redirects, so never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Setup(format!("HTTP client: {e}")))?;
         Ok(Client {
@@ -210,6 +230,30 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_http_is_refused_for_anything_but_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9/",
+            "https://dev.example.com",
+        ] {
+            assert!(Client::new(ok, "id", "secret").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com:80",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.example.com",
+            "ftp://127.0.0.1",
+        ] {
+            let e = Client::new(bad, "id", "secret").unwrap_err().to_string();
+            assert!(
+                e.contains("https://") && !e.contains("secret\""),
+                "{bad}: {e}"
+            );
+        }
+    }
     use super::*;
 
     #[test]

@@ -79,8 +79,21 @@ pub(super) async fn deploy(
         idempotency_key: None,
         request: None,
     };
-    let answer = answer(&agent, &headers, &body, &mut attempt).await;
-    finish(&agent, attempt, answer)
+    // The swap runs in its own task: a caller that disconnects (or times out) mid-swap drops
+    // this handler, and a swap cancelled between stopping the old container and settling the
+    // new one would leave the host without its runtime until the next start-up. The task
+    // always finishes, audits and answers into the void if nobody listens.
+    let task = tokio::spawn(async move {
+        let answer = answer(&agent, &headers, &body, &mut attempt).await;
+        finish(&agent, attempt, answer)
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(e) => error(
+            500,
+            ErrorBody::new(format!("the deploy task failed inside the agent: {e}")),
+        ),
+    }
 }
 
 async fn answer(agent: &Agent, headers: &HeaderMap, body: &[u8], attempt: &mut Attempt) -> Answer {

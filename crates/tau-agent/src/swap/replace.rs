@@ -86,7 +86,9 @@ pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Out
         run.record(StepName::StopOld, started, true, None);
     }
 
-    run.journaled(&mut record, StepName::StartNew)?;
+    if let Err(f) = run.journaled(&mut record, StepName::StartNew) {
+        return Err(run.undo_after_stop(&mut record, old.as_ref(), f).await);
+    }
     let started = Instant::now();
     if let Err(e) = engine.start(&temp_name).await {
         run.record(StepName::StartNew, started, false, Some(e.to_string()));
@@ -102,7 +104,9 @@ pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Out
     }
     run.record(StepName::StartNew, started, true, None);
 
-    run.journaled(&mut record, StepName::Settle)?;
+    if let Err(f) = run.journaled(&mut record, StepName::Settle) {
+        return Err(run.undo_after_stop(&mut record, old.as_ref(), f).await);
+    }
     let started = Instant::now();
     if let Err(e) = probe::settle(engine, &temp_name, plan.settle).await {
         let (class, reason) = probe_failure(e);
@@ -114,7 +118,9 @@ pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Out
     run.record(StepName::Settle, started, true, None);
 
     if let Some(url) = &plan.health_url {
-        run.journaled(&mut record, StepName::Health)?;
+        if let Err(f) = run.journaled(&mut record, StepName::Health) {
+            return Err(run.undo_after_stop(&mut record, old.as_ref(), f).await);
+        }
         let started = Instant::now();
         match probe::health(engine, &temp_name, url, &plan.ports, plan.settle).await {
             Ok(detail) => run.record(StepName::Health, started, true, Some(detail)),
@@ -129,7 +135,9 @@ pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Out
     }
 
     if let Some(old) = &old {
-        run.journaled(&mut record, StepName::RemoveOld)?;
+        if let Err(f) = run.journaled(&mut record, StepName::RemoveOld) {
+            return Err(run.undo_after_stop(&mut record, Some(old), f).await);
+        }
         let started = Instant::now();
         if let Err(e) = engine.remove(&old.id).await {
             run.record(StepName::RemoveOld, started, false, Some(e.to_string()));
@@ -284,6 +292,19 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// A step past the stop could not be journaled (a full or failing disk): nothing of it
+    /// happened, but the old container is stopped, so it is restored now rather than left down
+    /// until the next start-up's recovery.
+    async fn undo_after_stop(
+        &mut self,
+        record: &mut Record,
+        old: Option<&Container>,
+        failed: Failure,
+    ) -> Failure {
+        self.restore_or_remove(record, old, failed.step, failed.class, failed.reason)
+            .await
+    }
+
     /// After a failure past the stop: with an old container, restore it; without one (a first
     /// deploy), remove the failed new container.
     async fn restore_or_remove(
@@ -318,21 +339,24 @@ impl Run<'_> {
         class: FailureClass,
         reason: String,
     ) -> Failure {
-        if let Err(f) = self.journaled(record, StepName::Restore) {
-            return f;
-        }
+        // Restoring goes ahead even when the journal cannot be written: the old container must
+        // run again now; a journal that still names an earlier step makes the next start-up's
+        // recovery check the same thing.
+        let _ = self.journaled(record, StepName::Restore);
         let started = Instant::now();
         let restored = async {
-            self.engine.remove(&record.temp_name).await?;
+            // A new container that cannot be removed must not keep the old one down: start the
+            // old one regardless, and leave the leftover to recovery (the journal is kept).
+            let removed = self.engine.remove(&record.temp_name).await;
             if old.running {
                 self.engine.start(&old.id).await?;
             }
-            Ok::<_, tau_engine::Error>(
-                self.engine
-                    .inspect(&old.id)
-                    .await?
-                    .is_some_and(|c| c.running == old.running),
-            )
+            let back = self
+                .engine
+                .inspect(&old.id)
+                .await?
+                .is_some_and(|c| c.running == old.running);
+            removed.map(|()| back)
         }
         .await;
         let (restored, detail) = match restored {
@@ -344,7 +368,9 @@ impl Run<'_> {
             Err(e) => (false, Some(e.to_string())),
         };
         self.record(StepName::Restore, started, restored, detail.clone());
-        let _ = journal::clear(self.journal);
+        if restored {
+            let _ = journal::clear(self.journal);
+        }
         let tail = if restored {
             format!(
                 "the old container {} ({}) runs again",

@@ -4,7 +4,8 @@
 //! before a failing process has exited.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::json;
 use tau_engine::{Engine, Reference};
@@ -16,6 +17,9 @@ use crate::{Error, Result};
 
 /// Containers of deployed services are named `tau-deploy-<service>`.
 pub const NAME_PREFIX: &str = "tau-deploy-";
+/// How long a new container must stay running before its health path is asked (the swap then
+/// gives it at least 5 s to answer).
+pub const SETTLE: Duration = Duration::from_secs(3);
 /// The label that marks a container as a deployed service.
 pub const SERVICE_LABEL: &str = "io.tau.deploy.service";
 
@@ -32,23 +36,8 @@ pub fn plan(
 ) -> Vec<ApiRequest> {
     let base = format!("{}/v1.41", engine_url.trim_end_matches('/'));
     let name = container_name(&spec.service);
+    let temp = format!("{name}.tau-next-<id>");
     let mut out = Vec::new();
-    if existing {
-        out.push(ApiRequest {
-            action: "stop the previous container",
-            method: "POST",
-            url: format!("{base}/containers/{name}/stop?t=10"),
-            headers: Vec::new(),
-            body: None,
-        });
-        out.push(ApiRequest {
-            action: "remove the previous container",
-            method: "DELETE",
-            url: format!("{base}/containers/{name}?force=true"),
-            headers: Vec::new(),
-            body: None,
-        });
-    }
     out.push(ApiRequest {
         action: "pull the image",
         method: "POST",
@@ -68,9 +57,9 @@ pub fn plan(
         host_port.to_string()
     };
     out.push(ApiRequest {
-        action: "create the container",
+        action: "create the new container under a temporary name",
         method: "POST",
-        url: format!("{base}/containers/create?name={name}"),
+        url: format!("{base}/containers/create?name={temp}"),
         headers: vec![("content-type".into(), "application/json".into())],
         body: Some(json!({
             "Image": spec.image,
@@ -80,10 +69,35 @@ pub fn plan(
             "HostConfig": { "PortBindings": { &port_key: [{ "HostIp": "127.0.0.1", "HostPort": host }] } },
         })),
     });
+    if existing {
+        out.push(ApiRequest {
+            action: "stop the previous container (it is started again if anything below fails)",
+            method: "POST",
+            url: format!("{base}/containers/{name}/stop?t=10"),
+            headers: Vec::new(),
+            body: None,
+        });
+    }
     out.push(ApiRequest {
-        action: "start the container",
+        action: "start the new container, then require it running and healthy",
         method: "POST",
-        url: format!("{base}/containers/{name}/start"),
+        url: format!("{base}/containers/{temp}/start"),
+        headers: Vec::new(),
+        body: None,
+    });
+    if existing {
+        out.push(ApiRequest {
+            action: "remove the previous container",
+            method: "DELETE",
+            url: format!("{base}/containers/{name}?force=true"),
+            headers: Vec::new(),
+            body: None,
+        });
+    }
+    out.push(ApiRequest {
+        action: "rename the new container",
+        method: "POST",
+        url: format!("{base}/containers/{temp}/rename?name={name}"),
         headers: Vec::new(),
         body: None,
     });
@@ -105,41 +119,21 @@ impl Local {
     }
 
     /// Replaces the service's container with one running `spec`, on `host_port` of 127.0.0.1
-    /// (0: a free port), and waits up to `wait` for its health check to answer.
+    /// (0: a free port), through the Deploy Agent's atomic swap: pull first, create under a
+    /// temporary name, stop the old one, start the new one, require it to stay up for
+    /// [`SETTLE`] (at most `wait`) and its health path to answer; only then remove the old one.
+    /// Any failure starts the previous container again, so a bad image never leaves the service
+    /// down. `journal` is the swap's journal: a `tau deploy` killed mid-swap is finished or undone
+    /// by the next one.
     pub async fn deploy(
         &self,
         spec: &ServiceSpec,
         host_port: u16,
         wait: Duration,
+        journal: &Path,
     ) -> Result<Observed> {
         let span = tracing::info_span!("deploy.run", provider = "local", service = %spec.service);
         async {
-            let name = container_name(&spec.service);
-            if self
-                .engine
-                .inspect(&name)
-                .await
-                .map_err(engine_error)?
-                .is_some()
-            {
-                self.engine
-                    .stop(&name, Duration::from_secs(10))
-                    .await
-                    .map_err(engine_error)?;
-                self.engine.remove(&name).await.map_err(engine_error)?;
-            }
-            let image = Reference::parse(&spec.image).map_err(engine_error)?;
-            self.engine.pull(&image).await.map_err(engine_error)?;
-            let port = if host_port == 0 {
-                free_port()?
-            } else {
-                host_port
-            };
-            let env = spec
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.wire_value()))
-                .collect::<BTreeMap<_, _>>();
             if spec
                 .env
                 .iter()
@@ -150,38 +144,41 @@ impl Local {
                     message: "secret values were not resolved".into(),
                 });
             }
-            let container = tau_engine::ContainerSpec {
-                name: name.clone(),
+            let name = container_name(&spec.service);
+            let image = Reference::parse(&spec.image).map_err(engine_error)?;
+            let port = if host_port == 0 {
+                free_port()?
+            } else {
+                host_port
+            };
+            let plan = tau_agent::swap::Plan {
+                container_name: name.clone(),
                 image,
-                env,
+                env: spec
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.wire_value()))
+                    .collect(),
                 volumes: BTreeMap::new(),
                 ports: BTreeMap::from([(spec.port, port)]),
+                settle: wait.min(SETTLE),
+                stop_timeout: Duration::from_secs(10),
+                // The container's own port: the swap probes it through the published host port.
+                health_url: Some(format!(
+                    "http://127.0.0.1:{}{}",
+                    spec.port, spec.health_check_path
+                )),
                 labels: BTreeMap::from([(SERVICE_LABEL.to_string(), spec.service.clone())]),
-                cmd: None,
             };
-            self.engine.create(&container).await.map_err(engine_error)?;
-            self.engine.start(&name).await.map_err(engine_error)?;
+            tau_agent::swap::replace(&self.engine, journal, &plan)
+                .await
+                .map_err(|failure| Error::Provider {
+                    provider: "local",
+                    message: failure.reason,
+                })?;
             let url = format!("http://127.0.0.1:{port}");
-            let start = Instant::now();
-            loop {
-                let seen = self
-                    .status(&name, Some(&url), &spec.health_check_path)
-                    .await?;
-                match seen.state {
-                    State::Ready => return Ok(seen),
-                    State::Failed | State::Missing => {
-                        return Err(Error::Provider {
-                            provider: "local",
-                            message: format!(
-                                "container {name} did not become ready: {}",
-                                seen.provider_state
-                            ),
-                        })
-                    }
-                    State::Pending if start.elapsed() >= wait => return Ok(seen),
-                    State::Pending => tokio::time::sleep(Duration::from_millis(200)).await,
-                }
-            }
+            self.status(&name, Some(&url), &spec.health_check_path)
+                .await
         }
         .instrument(span)
         .await

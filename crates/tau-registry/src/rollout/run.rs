@@ -157,6 +157,9 @@ pub async fn rollout<S: Store>(
         }
     }
     let environment = opts.environment.unwrap_or(tag.environment());
+    // Resolve secret env before anything is written: a missing variable refuses the rollout and
+    // leaves no `staged` row behind (the image is filled in once the row's digest is known).
+    request(&entry, String::new(), environment, env_lookup)?;
     let row = match existing {
         Some(row) => {
             let digest = check_digest(resolver, &entry, &row).await?;
@@ -184,7 +187,6 @@ pub async fn rollout<S: Store>(
         }
     };
     let image = image_of(&entry, &row);
-    // Resolve secret env before anything changes: a missing variable refuses the rollout.
     let new_request = request(&entry, image.clone(), environment, env_lookup)?;
     let trace = TraceId::parse(&row.trace_id).unwrap_or_else(|_| TraceId::random());
     let previous = entry.catalog.pinned_tag.clone();

@@ -474,3 +474,16 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rollout_refused_for_a_missing_secret_variable_records_nothing() {
+    let (_d, store, id) = seeded().await;
+    let (reg, agent) = (FakeRegistry::new(), FakeAgent::new(&[]));
+    let missing = |_: &str| None;
+    let e = rollout(&store, &reg, &agent, &missing, AGENT, "v1.0.0", &opts())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SUPABASE_SERVICE_ROLE_KEY"), "{e}");
+    assert!(store.find_tag(&id, "v1.0.0").await.unwrap().is_none());
+    assert!(agent.deploys.borrow().is_empty());
+}

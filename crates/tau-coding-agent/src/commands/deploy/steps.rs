@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 use tau_cloud::config::{DeploymentConfig, Target};
 use tau_cloud::providers::http::{Client, Wait};
@@ -241,8 +241,14 @@ async fn deploy(
             }
             plan.iter().for_each(|r| report.sending(r));
             let engine = plan::engine(common)?;
+            let journal = plan::records_path(config)
+                .with_file_name(format!("deploy-{}.swap.json", config.service));
+            if let Some(dir) = journal.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
             Local::new(engine)
-                .deploy(&spec, port, wait)
+                .deploy(&spec, port, wait, &journal)
                 .await
                 .map_err(refusal)?
         }
