@@ -99,10 +99,29 @@ impl Fixer<'_> {
     }
 
     async fn ensure_running(&self) -> Result<(), SwapError> {
-        match self.inspect(self.name).await? {
-            Some(c) if c.running => Ok(()),
-            Some(c) => self.call(self.engine.start(&c.id)).await,
-            None => Ok(()),
+        let Some(c) = self.inspect(self.name).await? else {
+            return Ok(());
+        };
+        if c.running {
+            return Ok(());
+        }
+        // An agent killed while stopping the old container leaves the engine finishing that stop
+        // (up to the stop timeout): until it has, the engine refuses a start ("container state
+        // improper"). Wait for the stop to complete rather than give up on the host's runtime.
+        let waited = std::time::Instant::now();
+        loop {
+            match self.engine.start(&c.id).await {
+                Ok(()) => return Ok(()),
+                Err(e) if still_stopping(&e) && waited.elapsed() < STOPPING_PATIENCE => {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(source) => {
+                    return Err(SwapError::Engine {
+                        name: self.name.to_owned(),
+                        source,
+                    })
+                }
+            }
         }
     }
 
@@ -150,4 +169,13 @@ impl Fixer<'_> {
             message,
         }
     }
+}
+
+/// How long recovery waits for a stop that a killed agent started to finish (longer than any
+/// sensible `stop_timeout_seconds`).
+const STOPPING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Podman refuses to start a container that is still stopping with this 500.
+fn still_stopping(e: &tau_engine::Error) -> bool {
+    e.to_string().contains("state improper")
 }
