@@ -163,12 +163,35 @@ fn local_dry_run_shows_the_engine_calls_and_publishes_on_loopback_only() {
         "127.0.0.1:5000",
         &[],
     );
-    let create = doc["requests"]
-        .as_array()
-        .unwrap()
+    let requests = doc["requests"].as_array().unwrap();
+    let create = requests
         .iter()
-        .find(|r| r["action"] == "create the container")
+        .find(|r| r["action"] == "create the new container under a temporary name")
         .unwrap();
+    assert!(
+        create["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/containers/create?name=tau-deploy-hello.tau-next-<id>"),
+        "{create}"
+    );
+    // A first deploy has nothing to stop; the new container is renamed only after it proved
+    // itself.
+    let actions: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "build the image (the body is the context tar)",
+            "push the image",
+            "pull the image",
+            "create the new container under a temporary name",
+            "start the new container, then require it running and healthy",
+            "rename the new container"
+        ]
+    );
     assert_eq!(
         create["body"]["HostConfig"]["PortBindings"]["8080/tcp"],
         json!([{"HostIp": "127.0.0.1", "HostPort": "18099"}])
