@@ -127,6 +127,18 @@ impl FileStore {
             .ok_or_else(|| not_found(agent_id))
     }
 
+    /// Sets the agent's `pinned_tag` in memory; the caller saves.
+    fn pin(state: &mut State, agent_id: &str, tag: Option<&str>) -> Result<()> {
+        let row = state
+            .catalog
+            .iter_mut()
+            .find(|c| c.entry.id == agent_id)
+            .ok_or_else(|| not_found(agent_id))?;
+        row.entry.pinned_tag = tag.map(str::to_string);
+        row.entry.updated_at = crate::time::now_rfc3339();
+        Ok(())
+    }
+
     fn log_path(&self, agent_id: &str) -> PathBuf {
         self.dir.join(Self::log_rel(agent_id))
     }
@@ -319,14 +331,7 @@ impl Store for FileStore {
     ) -> Result<()> {
         self.change(|store, state| {
             if let Some(tag) = pinned {
-                let now = crate::time::now_rfc3339();
-                let row = state
-                    .catalog
-                    .iter_mut()
-                    .find(|c| c.entry.id == agent_id)
-                    .ok_or_else(|| not_found(agent_id))?;
-                row.entry.pinned_tag = tag.map(str::to_string);
-                row.entry.updated_at = now;
+                Self::pin(state, agent_id, tag)?;
             }
             let line = Line::Status(StatusChange {
                 id: history_id.to_string(),
@@ -338,14 +343,7 @@ impl Store for FileStore {
 
     async fn set_pinned(&self, agent_id: &str, tag: Option<&str>) -> Result<()> {
         self.change(|store, state| {
-            let now = crate::time::now_rfc3339();
-            let row = state
-                .catalog
-                .iter_mut()
-                .find(|c| c.entry.id == agent_id)
-                .ok_or_else(|| not_found(agent_id))?;
-            row.entry.pinned_tag = tag.map(str::to_string);
-            row.entry.updated_at = now;
+            Self::pin(state, agent_id, tag)?;
             state.generation += 1;
             store.save(state)
         })
