@@ -21,16 +21,7 @@ fn local_deploy_through_the_deploy_agent_builds_pushes_swaps_and_reports_status(
         "    provider: local\n    local:\n      agent: {{url: '{}', container_name: {}, environment: dev, client_id: {CLIENT_ID}, secret_env: {SECRET_ENV}}}",
         agent.url, setup.container
     );
-    let dir = project(&target, &registry);
-    let yaml = std::fs::read_to_string(dir.path().join("tau.yaml")).unwrap();
-    std::fs::write(
-        dir.path().join("tau.yaml"),
-        yaml.replace(
-            "'busybox:1.36'",
-            &format!("'{registry}/library/busybox:1.36'"),
-        ),
-    )
-    .unwrap();
+    let dir = lab_project(&target, &registry);
     let deploy = |args: &[&str]| {
         let out = tau_in(dir.path())
             .arg("deploy")
