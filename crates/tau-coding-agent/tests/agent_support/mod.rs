@@ -61,6 +61,11 @@ impl Setup {
     }
 
     /// Writes an agent config (`extra` is appended verbatim) and returns its path.
+    /// A dev agent with the plain config `name` and no extra environment.
+    pub fn dev_agent(&self, name: &str) -> Agent {
+        Agent::spawn(&self.config(name, "dev", ""), &[])
+    }
+
     pub fn config(&self, name: &str, environment: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(format!("{name}.toml"));
         let text = format!(
