@@ -145,9 +145,19 @@ impl FileStore {
 
     fn find(&self, agent_id: &str, tag: &str) -> Result<Option<ImageTagHistory>> {
         let quick = format!("\"tag\":{}", serde_json::Value::from(tag));
+        self.newest(agent_id, Some(&quick), |row| row.tag == tag)
+    }
+
+    /// The newest history row of `agent_id` that `wanted` accepts; `quick` as in `walk_back`.
+    fn newest(
+        &self,
+        agent_id: &str,
+        quick: Option<&str>,
+        wanted: impl Fn(&ImageTagHistory) -> bool,
+    ) -> Result<Option<ImageTagHistory>> {
         let mut found = None;
-        file_log::walk_back(&self.log_path(agent_id), Some(&quick), |row| {
-            if row.tag == tag {
+        file_log::walk_back(&self.log_path(agent_id), quick, |row| {
+            if wanted(&row) {
                 found = Some(row);
                 false
             } else {
@@ -354,16 +364,9 @@ impl Store for FileStore {
         agent_id: &str,
         excluding: Option<&str>,
     ) -> Result<Option<ImageTagHistory>> {
-        let mut found = None;
-        file_log::walk_back(&self.log_path(agent_id), None, |row| {
-            if row.rollout_status == RolloutStatus::Active && Some(row.tag.as_str()) != excluding {
-                found = Some(row);
-                false
-            } else {
-                true
-            }
-        })?;
-        Ok(found)
+        self.newest(agent_id, None, |row| {
+            row.rollout_status == RolloutStatus::Active && Some(row.tag.as_str()) != excluding
+        })
     }
 
     async fn lock_agent(&self, agent_id: &str) -> Result<FileAgentLock> {
