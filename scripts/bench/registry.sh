@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== store: $rows history rows, $samples samples (release build)"
-cargo build --release --quiet -p tau-registry --no-default-features --example store_bench
+cargo build --release --quiet -p tau-registry --example store_bench
 bench=target/release/examples/store_bench
 "$bench" file "$work/state" "$rows" "$samples"
 

@@ -1,8 +1,13 @@
 //! Image tags: the four strategies, and the registry policy's rules where they apply (a dev build
 //! is `dev-YYYYMMDDHHmmss`, a release is `vX.Y.Z`, and `latest` is never used: a tag that moves
-//! under a running service makes a redeploy silently change what runs).
+//! under a running service makes a redeploy silently change what runs). The dev and release rules
+//! and the UTC clock arithmetic are `tau_registry::policy`'s and `tau_registry::time`'s, so a tag
+//! cloud deploy pushes is one the registry accepts.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use tau_registry::policy::Tag;
+use tau_registry::time::Utc;
 
 use crate::config::{RegistryConfig, TagStrategy};
 use crate::{Error, Result};
@@ -20,11 +25,17 @@ pub fn resolve(registry: &RegistryConfig, inputs: &TagInputs) -> Result<String> 
     match registry.tag_strategy {
         TagStrategy::Semver => {
             let v = registry.version.as_deref().unwrap_or_default();
-            let (a, b, c) =
+            let (major, minor, patch) =
                 parse_semver(v).ok_or_else(|| Error::Tag(format!("version {v:?} is not X.Y.Z")))?;
-            Ok(format!("v{a}.{b}.{c}"))
+            Ok(Tag::Prod {
+                major,
+                minor,
+                patch,
+                sha: None,
+            }
+            .to_string())
         }
-        TagStrategy::Timestamp => Ok(format!("dev-{}", compact_utc(inputs.now))),
+        TagStrategy::Timestamp => Ok(Tag::Dev(utc(inputs.now)).to_string()),
         TagStrategy::GitSha => {
             let sha = inputs.git_sha.as_deref().unwrap_or_default();
             if sha.len() < 12 || !sha.bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -55,27 +66,30 @@ pub fn check_custom(tag: &str) -> std::result::Result<(), &'static str> {
     if !valid {
         return Err("an image tag of up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
     }
-    if tag.starts_with('v') && tag[1..].contains('.') && parse_semver(&tag[1..]).is_none() {
-        return Err("a release tag in the form vX.Y.Z (digits only)");
-    }
-    if let Some(stamp) = tag.strip_prefix("dev-") {
-        if stamp.len() != 14 || !stamp.bytes().all(|c| c.is_ascii_digit()) {
-            return Err("a dev tag in the form dev-YYYYMMDDHHmmss");
-        }
+    // Only tags that claim a policy shape are held to it; `rc-7` or `vnext` are plain tags.
+    let claims_release = tag.starts_with('v') && tag[1..].contains('.');
+    if (claims_release || tag.starts_with("dev-")) && Tag::parse(tag).is_err() {
+        return Err(if claims_release {
+            "a release tag in the form vX.Y.Z (digits only), optionally _<7-12 lowercase hex commit sha>"
+        } else {
+            "a dev tag in the form dev-YYYYMMDDHHmmss (a real UTC time)"
+        });
     }
     Ok(())
 }
 
-/// `X.Y.Z` with plain decimal numbers and no leading zeros.
+/// `X.Y.Z` with plain decimal numbers and no leading zeros: the registry policy's release rule
+/// without its optional commit suffix.
 pub fn parse_semver(v: &str) -> Option<(u64, u64, u64)> {
-    let mut parts = v.split('.').map(|p| {
-        let ok = !p.is_empty()
-            && p.bytes().all(|c| c.is_ascii_digit())
-            && (p == "0" || !p.starts_with('0'));
-        ok.then(|| p.parse::<u64>().ok()).flatten()
-    });
-    let (a, b, c) = (parts.next()??, parts.next()??, parts.next()??);
-    parts.next().is_none().then_some((a, b, c))
+    match Tag::parse(&format!("v{v}")) {
+        Ok(Tag::Prod {
+            major,
+            minor,
+            patch,
+            sha: None,
+        }) => Some((major, minor, patch)),
+        _ => None,
+    }
 }
 
 /// A base image must be pinned: a tag other than `latest`, or a digest.
@@ -106,37 +120,17 @@ pub fn check_base_image(image: &str) -> std::result::Result<(), &'static str> {
 
 /// `YYYYMMDDHHmmss` in UTC.
 pub fn compact_utc(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}")
+    utc(t).compact()
 }
 
 /// RFC 3339 UTC with seconds (`2026-12-02T06:15:00Z`), for records.
 pub fn rfc3339(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    utc(t).rfc3339()
 }
 
-fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil_from_days).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
+// Times before 1970 cannot come from a real clock here; they read as the epoch.
+fn utc(t: SystemTime) -> Utc {
+    Utc::from_unix(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64)
 }
 
 #[cfg(test)]
@@ -198,11 +192,29 @@ mod tests {
     #[test]
     fn latest_and_malformed_policy_tags_are_refused() {
         for bad in [
-            "latest", "LATEST", "", ".x", "-x", "v1.2", "v01.2.3", "dev-2026", "a b", "x/y",
+            "latest",
+            "LATEST",
+            "",
+            ".x",
+            "-x",
+            "v1.2",
+            "v01.2.3",
+            "dev-2026",
+            "dev-20261332000000",
+            "v1.2.3_XYZ",
+            "a b",
+            "x/y",
         ] {
             assert!(check_custom(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["v1.2.3", "dev-20261202061507", "rc-7", "build_12", "vnext"] {
+        for good in [
+            "v1.2.3",
+            "v1.2.3_3f9c2ab",
+            "dev-20261202061507",
+            "rc-7",
+            "build_12",
+            "vnext",
+        ] {
             assert!(check_custom(good).is_ok(), "{good:?} refused");
         }
     }

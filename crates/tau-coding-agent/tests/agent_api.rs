@@ -24,7 +24,7 @@ fn a_deploy_replaces_the_running_container_status_reports_it_and_the_audit_chain
     let Some(setup) = Setup::start() else { return };
     let v1 = setup.push_sleeper("v1.0.0");
     let v2 = setup.push_sleeper("v2.0.0");
-    let agent = Agent::spawn(&setup.config("a", "dev", ""), &[]);
+    let agent = setup.dev_agent("a");
     let client = agent.client();
     let rt = runtime();
 
@@ -107,7 +107,7 @@ fn refused_requests_are_4xx_naming_the_problem_and_leave_the_running_container_a
     let Some(setup) = Setup::start() else { return };
     let v1 = setup.push_sleeper("v1.0.0");
     let latest = setup.push_sleeper("latest");
-    let agent = Agent::spawn(&setup.config("r", "dev", ""), &[]);
+    let agent = setup.dev_agent("r");
     let client = agent.client();
     let rt = runtime();
     rt.block_on(client.deploy(&setup.request(&v1), None, None))
@@ -259,7 +259,7 @@ fn refused_requests_are_4xx_naming_the_problem_and_leave_the_running_container_a
 #[test]
 fn missing_credentials_are_401_wrong_ones_403_and_healthz_needs_none() {
     let Some(setup) = Setup::start() else { return };
-    let agent = Agent::spawn(&setup.config("t", "dev", ""), &[]);
+    let agent = setup.dev_agent("t");
     let rt = runtime();
     let get = |path: &str, headers: &[(&str, &str)]| {
         let mut request = http().get(format!("{}{path}", agent.url));

@@ -15,7 +15,7 @@ fn two_deploys_at_once_serialize_the_second_replacing_the_first() {
     let v1 = setup.push_sleeper("v1.0.0");
     let v2 = setup.push_sleeper("v2.0.0");
     let v3 = setup.push_sleeper("v3.0.0");
-    let agent = Agent::spawn(&setup.config("c", "dev", ""), &[]);
+    let agent = setup.dev_agent("c");
     let client = agent.client();
     let rt = runtime();
     rt.block_on(client.deploy(&setup.request(&v1), None, None))
@@ -264,7 +264,7 @@ fn a_new_container_that_exits_at_once_fails_with_5xx_and_the_old_one_runs_again(
     let Some(setup) = Setup::start() else { return };
     let v1 = setup.push_sleeper("v1.0.0");
     let broken = setup.push("v2.0.0", &["sh", "-c", "exit 3"]);
-    let agent = Agent::spawn(&setup.config("x", "dev", ""), &[]);
+    let agent = setup.dev_agent("x");
     let rt = runtime();
     rt.block_on(agent.client().deploy(&setup.request(&v1), None, None))
         .unwrap();

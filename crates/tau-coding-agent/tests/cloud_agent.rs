@@ -6,7 +6,7 @@
 mod agent_support;
 mod cloud_support;
 
-use agent_support::{Agent, Setup, CLIENT_ID, SECRET, SECRET_ENV};
+use agent_support::{Setup, CLIENT_ID, SECRET, SECRET_ENV};
 use cloud_support::*;
 use serde_json::Value;
 
@@ -16,21 +16,12 @@ fn local_deploy_through_the_deploy_agent_builds_pushes_swaps_and_reports_status(
     let lab = &setup.lab;
     let registry = lab.registry();
     lab.push_busybox("library/busybox", "1.36", &["sh"]);
-    let agent = Agent::spawn(&setup.config("cloud", "dev", ""), &[]);
+    let agent = setup.dev_agent("cloud");
     let target = format!(
         "    provider: local\n    local:\n      agent: {{url: '{}', container_name: {}, environment: dev, client_id: {CLIENT_ID}, secret_env: {SECRET_ENV}}}",
         agent.url, setup.container
     );
-    let dir = project(&target, &registry);
-    let yaml = std::fs::read_to_string(dir.path().join("tau.yaml")).unwrap();
-    std::fs::write(
-        dir.path().join("tau.yaml"),
-        yaml.replace(
-            "'busybox:1.36'",
-            &format!("'{registry}/library/busybox:1.36'"),
-        ),
-    )
-    .unwrap();
+    let dir = lab_project(&target, &registry);
     let deploy = |args: &[&str]| {
         let out = tau_in(dir.path())
             .arg("deploy")

@@ -41,16 +41,7 @@ fn local_build_push_run_status_update_and_destroy_on_the_real_engine() {
     let Some(lab) = Lab::start() else { return };
     let registry = lab.registry();
     lab.push_busybox("library/busybox", "1.36", &["sh"]);
-    let dir = project("    provider: local\n    local: {host_port: 0}", &registry);
-    let yaml = std::fs::read_to_string(dir.path().join("tau.yaml")).unwrap();
-    std::fs::write(
-        dir.path().join("tau.yaml"),
-        yaml.replace(
-            "'busybox:1.36'",
-            &format!("'{registry}/library/busybox:1.36'"),
-        ),
-    )
-    .unwrap();
+    let dir = lab_project("    provider: local\n    local: {host_port: 0}", &registry);
     let context_before = tau_testkit::snapshot(&dir.path().join("site"));
 
     let (code, doc, text) = deploy(&lab, dir.path(), &[]);

@@ -23,6 +23,28 @@ fn run(
     (out.status.code(), json_of(&out), text)
 }
 
+/// `tau deploy run --image IMAGE --json`.
+fn run_image(
+    dir: &std::path::Path,
+    envs: &[(&str, &str)],
+    image: &str,
+) -> (Option<i32>, Value, String) {
+    run(dir, envs, &["run", "--image", image])
+}
+
+/// The pushed image each provider's test deploys, by digest.
+fn aws_image() -> String {
+    format!("{AWS_REGISTRY}/org/hello@{DIGEST}")
+}
+
+fn gcp_image() -> String {
+    format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}")
+}
+
+fn azure_image() -> String {
+    format!("{AZURE_REGISTRY}/org/hello@{DIGEST}")
+}
+
 fn records(dir: &std::path::Path) -> String {
     std::fs::read_to_string(dir.join(".tau/deployments.json")).unwrap_or_default()
 }
@@ -59,8 +81,8 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
         ("AWS_SESSION_TOKEN", "test-session-token"),
         ("HELLO_DB_PASSWORD", SECRET_VALUE),
     ];
-    let image = format!("{AWS_REGISTRY}/org/hello@{DIGEST}");
-    let (code, doc, text) = run(dir.path(), &envs, &["run", "--image", &image]);
+    let image = aws_image();
+    let (code, doc, text) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(
         doc["run"]["observed"]["url"],
@@ -125,7 +147,7 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
 
     // A second run updates the recorded service instead of failing on the taken name.
     let mark = server.requests().len();
-    let (code, doc, text) = run(dir.path(), &envs, &["run", "--image", &image]);
+    let (code, doc, text) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(doc["run"]["updated"], true);
     let update = &server.since(mark)[0];
@@ -161,12 +183,12 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
 fn missing_aws_credentials_are_named_with_a_remedy_and_nothing_is_sent() {
     let server = Recorder::start(app_runner);
     let dir = project(AWS_TARGET, AWS_REGISTRY);
-    let image = format!("{AWS_REGISTRY}/org/hello@{DIGEST}");
+    let image = aws_image();
     let envs = [
         ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
         ("HELLO_DB_PASSWORD", "x"),
     ];
-    let (code, doc, _) = run(dir.path(), &envs, &["run", "--image", &image]);
+    let (code, doc, _) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(2));
     assert_eq!(doc["error"]["code"], "credentials_missing");
     let message = doc["error"]["message"].as_str().unwrap();
@@ -187,15 +209,7 @@ fn a_missing_secret_variable_is_named_and_its_service_is_not_touched() {
         ("AWS_ACCESS_KEY_ID", "A"),
         ("AWS_SECRET_ACCESS_KEY", "B"),
     ];
-    let (code, doc, _) = run(
-        dir.path(),
-        &envs,
-        &[
-            "run",
-            "--image",
-            &format!("{AWS_REGISTRY}/org/hello@{DIGEST}"),
-        ],
-    );
+    let (code, doc, _) = run_image(dir.path(), &envs, &aws_image());
     assert_eq!(
         (
             code,
@@ -249,8 +263,8 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
         ("GOOGLE_APPLICATION_CREDENTIALS", adc.to_str().unwrap()),
         ("HELLO_DB_PASSWORD", SECRET_VALUE),
     ];
-    let image = format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}");
-    let (code, doc, text) = run(dir.path(), &envs, &["run", "--image", &image]);
+    let image = gcp_image();
+    let (code, doc, text) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(
         doc["run"]["observed"]["url"],
@@ -295,7 +309,7 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
     assert!(!text.contains(SECRET_VALUE) && !records(dir.path()).contains(SECRET_VALUE));
 
     let mark = server.requests().len();
-    let (code, _, text) = run(dir.path(), &envs, &["run", "--image", &image]);
+    let (code, _, text) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(0), "{text}");
     let patch = server
         .since(mark)
@@ -346,15 +360,7 @@ fn gcp_create_on_an_existing_service_turns_into_an_update() {
         ("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.direct"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
-    let (code, _, text) = run(
-        dir.path(),
-        &envs,
-        &[
-            "run",
-            "--image",
-            &format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}"),
-        ],
-    );
+    let (code, _, text) = run_image(dir.path(), &envs, &gcp_image());
     assert_eq!(code, Some(0), "{text}");
     let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
     assert_eq!(methods, ["POST", "PATCH", "GET"]);
@@ -378,15 +384,7 @@ fn a_provider_refusal_is_reported_with_its_message_and_no_record_is_written() {
         ("GOOGLE_OAUTH_ACCESS_TOKEN", "t"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
-    let (code, doc, _) = run(
-        dir.path(),
-        &envs,
-        &[
-            "run",
-            "--image",
-            &format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}"),
-        ],
-    );
+    let (code, doc, _) = run_image(dir.path(), &envs, &gcp_image());
     assert_eq!(
         (
             code,
@@ -433,8 +431,8 @@ fn azure_container_apps_full_flow_with_the_environment_credential() {
         ("AZURE_CLIENT_SECRET", "client-secret"),
         ("HELLO_DB_PASSWORD", SECRET_VALUE),
     ];
-    let image = format!("{AZURE_REGISTRY}/org/hello@{DIGEST}");
-    let (code, doc, text) = run(dir.path(), &envs, &["run", "--image", &image]);
+    let image = azure_image();
+    let (code, doc, text) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(
         doc["run"]["observed"]["url"],
@@ -512,15 +510,7 @@ fn deploy_spans_are_exported_over_otlp_when_the_endpoint_is_set() {
         ("AWS_SECRET_ACCESS_KEY", "test-secret-key"),
         ("HELLO_DB_PASSWORD", SECRET_VALUE),
     ];
-    let (code, _, text) = run(
-        dir.path(),
-        &envs,
-        &[
-            "run",
-            "--image",
-            &format!("{AWS_REGISTRY}/org/hello@{DIGEST}"),
-        ],
-    );
+    let (code, _, text) = run_image(dir.path(), &envs, &aws_image());
     assert_eq!(code, Some(0), "{text}");
     let exports: Vec<Recorded> = server
         .requests()
@@ -552,15 +542,7 @@ fn without_an_otlp_endpoint_nothing_is_exported() {
         ("AWS_SECRET_ACCESS_KEY", "B"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
-    let (code, _, text) = run(
-        dir.path(),
-        &envs,
-        &[
-            "run",
-            "--image",
-            &format!("{AWS_REGISTRY}/org/hello@{DIGEST}"),
-        ],
-    );
+    let (code, _, text) = run_image(dir.path(), &envs, &aws_image());
     assert_eq!(code, Some(0), "{text}");
     assert!(server.requests().iter().all(|r| r.target != "/v1/traces"));
 }
@@ -580,7 +562,7 @@ fn a_service_still_pending_after_the_wait_is_refused_with_exit_3_but_recorded() 
         ("GOOGLE_OAUTH_ACCESS_TOKEN", "t"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
-    let image = format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}");
+    let image = gcp_image();
     let (code, doc, _) = run(
         dir.path(),
         &envs,
@@ -598,7 +580,7 @@ fn a_service_still_pending_after_the_wait_is_refused_with_exit_3_but_recorded() 
 fn quiet_prints_nothing_and_verbose_lists_each_request_on_stderr() {
     let server = Recorder::start(cloud_run);
     let dir = project(GCP_TARGET, GCP_REGISTRY);
-    let image = format!("{GCP_REGISTRY}/acme-prod/org/hello@{DIGEST}");
+    let image = gcp_image();
     let base = |args: &[&str]| {
         tau_in(dir.path())
             .args(["deploy", "run", "--image", &image])

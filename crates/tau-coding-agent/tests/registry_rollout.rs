@@ -6,7 +6,7 @@ mod registry_support;
 use std::process::Output;
 
 use registry_support::agent::{secret, Agent, CLIENT_ID};
-use registry_support::{catalog, stderr, stdout, stores, Store};
+use registry_support::{agent_catalog, stderr, stdout, stores, Store};
 use tau_testkit::engine::Lab;
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -70,12 +70,7 @@ fn scenario(lab: &Lab, store: &Store) {
     lab.push_busybox(&repo_name, "v1.1.0", &["sleep", "3601"]);
     lab.push_busybox(&repo_name, "v1.2.0", &["sleep", "3602"]);
     lab.push_busybox(&repo_name, "v1.3.0", &["sleep", "3603"]);
-    let yaml = catalog(&repo, &lab.registry())
-        .replace("cogo-codegen-worker", &name)
-        .replace(
-            "      k8s_secret: cogo-secrets\n",
-            "      k8s_secret: cogo-secrets\n      volumes: {}\n",
-        );
+    let yaml = agent_catalog(&repo, &lab.registry(), &name);
     assert!(store.apply(&yaml).status.success());
     let dir = tempfile::tempdir().unwrap();
     let scene = Scene {
@@ -252,12 +247,7 @@ fn bench_rollout_times_against_the_real_engine() {
     lab.push_busybox(&repo_name, "v1.0.0", &["sleep", "3600"]);
     lab.push_busybox(&repo_name, "v1.1.0", &["sleep", "3601"]);
     lab.push_busybox(&repo_name, "v9.0.0", &["sh", "-c", "sleep 3; exit 1"]);
-    let yaml = catalog(&repo, &lab.registry())
-        .replace("cogo-codegen-worker", &name)
-        .replace(
-            "      k8s_secret: cogo-secrets\n",
-            "      k8s_secret: cogo-secrets\n      volumes: {}\n",
-        );
+    let yaml = agent_catalog(&repo, &lab.registry(), &name);
     assert!(store.apply(&yaml).status.success());
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::start(&lab, dir.path(), &name);

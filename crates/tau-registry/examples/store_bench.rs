@@ -80,6 +80,25 @@ async fn measure<S: Store>(name: &str, store: &S, agent_id: &str, rows: usize, s
     }
 }
 
+/// Applies the bench catalog; its agent's id and `rows` history rows to import.
+async fn catalog_and_rows<S: Store>(
+    store: &S,
+    rows: usize,
+    now: &str,
+) -> (String, Vec<ImageTagHistory>) {
+    let plan = tau_registry::apply::parse(
+        Path::new("bench.yaml"),
+        CATALOG,
+        &store.snapshot().await.unwrap(),
+        now,
+    )
+    .unwrap();
+    store.apply(&plan).await.unwrap();
+    let id = store.agent("cogo-bench-worker").await.unwrap().catalog.id;
+    let seed = (0..rows).map(|i| row(&id, i)).collect();
+    (id, seed)
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -93,32 +112,14 @@ async fn main() {
     match kind.as_str() {
         "file" => {
             let store = FileStore::open(Path::new(target)).unwrap();
-            let plan = tau_registry::apply::parse(
-                Path::new("bench.yaml"),
-                CATALOG,
-                &store.snapshot().await.unwrap(),
-                now,
-            )
-            .unwrap();
-            store.apply(&plan).await.unwrap();
-            let id = store.agent("cogo-bench-worker").await.unwrap().catalog.id;
-            let seed: Vec<_> = (0..rows).map(|i| row(&id, i)).collect();
+            let (id, seed) = catalog_and_rows(&store, rows, now).await;
             store.import_history(&id, &seed).unwrap();
             measure("file", &store, &id, rows, samples).await;
         }
         "postgres" => {
             let store = PgStore::connect(target).await.unwrap();
             store.migrate().await.unwrap();
-            let plan = tau_registry::apply::parse(
-                Path::new("bench.yaml"),
-                CATALOG,
-                &store.snapshot().await.unwrap(),
-                now,
-            )
-            .unwrap();
-            store.apply(&plan).await.unwrap();
-            let id = store.agent("cogo-bench-worker").await.unwrap().catalog.id;
-            let seed: Vec<_> = (0..rows).map(|i| row(&id, i)).collect();
+            let (id, seed) = catalog_and_rows(&store, rows, now).await;
             store.import_history(&id, &seed).await.unwrap();
             measure("postgres", &store, &id, rows, samples).await;
         }

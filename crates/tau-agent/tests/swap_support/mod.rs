@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tau_agent::swap::{replace, Plan};
+use tau_agent::swap::{replace, Failure, FailureClass, Outcome, Plan, Step, StepName};
 use tau_engine::{Engine, Reference};
 use tau_testkit::engine::Lab;
 
@@ -65,6 +65,43 @@ impl Fixture {
         assert_single_running(&self.engine, name, &v1).await;
         v1
     }
+
+    /// A fresh container name starting with `prefix`, with v1 already running under it.
+    pub async fn running_v1(&self, prefix: &str) -> (String, Reference) {
+        let name = self.lab.unique(prefix);
+        let v1 = self.deploy_first(&name).await;
+        (name, v1)
+    }
+
+    /// Runs `plan`, with its container's journal.
+    pub async fn swap(&self, plan: &Plan) -> Result<Outcome, Failure> {
+        replace(&self.engine, &self.journal(&plan.container_name), plan).await
+    }
+
+    /// Runs `plan`, which must fail at `step` as `class` with the old container restored.
+    pub async fn swap_fails(&self, plan: &Plan, step: StepName, class: FailureClass) -> Failure {
+        let f = self.swap(plan).await.unwrap_err();
+        assert_eq!((f.step, f.class, f.restored), (step, class, true), "{f:?}");
+        f
+    }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The outcome's `health` step, which must be there.
+pub fn health_step(outcome: &Outcome) -> &Step {
+    outcome
+        .steps
+        .iter()
+        .find(|s| s.step == StepName::Health)
+        .unwrap()
 }
 
 pub fn plan(name: &str, image: &Reference) -> Plan {

@@ -142,10 +142,7 @@ impl CloudApi for AppRunner {
         Observed {
             service_id: service["ServiceArn"].as_str().unwrap_or(id).to_string(),
             // App Runner answers a bare host name.
-            url: service["ServiceUrl"]
-                .as_str()
-                .filter(|u| !u.is_empty())
-                .map(|u| format!("https://{u}")),
+            url: super::public_url(&service["ServiceUrl"], true),
             state,
             provider_state: status,
         }

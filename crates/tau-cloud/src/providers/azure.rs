@@ -49,18 +49,12 @@ impl ContainerApps {
         id: &str,
         body: Option<Value>,
     ) -> ApiRequest {
-        let headers = if body.is_some() {
-            vec![("content-type".into(), "application/json".into())]
-        } else {
-            Vec::new()
-        };
-        ApiRequest {
+        ApiRequest::rest(
             action,
             method,
-            url: format!("{}{id}?api-version={API_VERSION}", self.base),
-            headers,
+            format!("{}{id}?api-version={API_VERSION}", self.base),
             body,
-        }
+        )
     }
 
     fn app(&self, spec: &ServiceSpec) -> Value {
@@ -174,10 +168,7 @@ impl CloudApi for ContainerApps {
         };
         Observed {
             service_id: answer["id"].as_str().unwrap_or(id).to_string(),
-            url: props["configuration"]["ingress"]["fqdn"]
-                .as_str()
-                .filter(|f| !f.is_empty())
-                .map(|f| format!("https://{f}")),
+            url: super::public_url(&props["configuration"]["ingress"]["fqdn"], true),
             state,
             provider_state: provisioning,
         }

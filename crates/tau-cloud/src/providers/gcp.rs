@@ -67,18 +67,7 @@ impl CloudRun {
         path: &str,
         body: Option<Value>,
     ) -> ApiRequest {
-        let headers = if body.is_some() {
-            vec![("content-type".into(), "application/json".into())]
-        } else {
-            Vec::new()
-        };
-        ApiRequest {
-            action,
-            method,
-            url: format!("{}/v2/{path}", self.base),
-            headers,
-            body,
-        }
+        ApiRequest::rest(action, method, format!("{}/v2/{path}", self.base), body)
     }
 }
 
@@ -122,10 +111,7 @@ impl CloudApi for CloudRun {
         };
         Observed {
             service_id: answer["name"].as_str().unwrap_or(id).to_string(),
-            url: answer["uri"]
-                .as_str()
-                .filter(|u| !u.is_empty())
-                .map(str::to_string),
+            url: super::public_url(&answer["uri"], false),
             state,
             provider_state: condition,
         }

@@ -216,6 +216,41 @@ pub fn deploy_plan(
     }
 }
 
+impl ApiRequest {
+    /// A REST call whose body, when there is one, is JSON (Cloud Run, Container Apps).
+    pub(crate) fn rest(
+        action: &'static str,
+        method: &'static str,
+        url: String,
+        body: Option<serde_json::Value>,
+    ) -> ApiRequest {
+        let headers = if body.is_some() {
+            vec![("content-type".into(), "application/json".into())]
+        } else {
+            Vec::new()
+        };
+        ApiRequest {
+            action,
+            method,
+            url,
+            headers,
+            body,
+        }
+    }
+}
+
+/// A service's public URL from an answer's host or URL field; an absent or empty one is none
+/// yet. `https` is prefixed when the provider answers a bare host name (App Runner, Container
+/// Apps).
+pub(crate) fn public_url(field: &serde_json::Value, bare_host: bool) -> Option<String> {
+    let text = field.as_str().filter(|u| !u.is_empty())?;
+    Some(if bare_host {
+        format!("https://{text}")
+    } else {
+        text.to_string()
+    })
+}
+
 /// A base URL from the environment (`TAU_CLOUD_<P>_ENDPOINT`), else the config's `endpoint`,
 /// else the provider's public one. Tests point it at a local recording server.
 pub(crate) fn endpoint(env_var: &str, configured: Option<&str>, default: String) -> String {

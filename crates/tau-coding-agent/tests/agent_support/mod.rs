@@ -2,13 +2,12 @@
 //! real `tau agent serve` binary, and helpers to talk to it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use tau_agent::{Client, DeployRequest, Environment};
+
+mod serve;
 use tau_testkit::engine::Lab;
 
 pub const CLIENT_ID: &str = "deploy-ci.access";
@@ -61,6 +60,11 @@ impl Setup {
     }
 
     /// Writes an agent config (`extra` is appended verbatim) and returns its path.
+    /// A dev agent with the plain config `name` and no extra environment.
+    pub fn dev_agent(&self, name: &str) -> Agent {
+        Agent::spawn(&self.config(name, "dev", ""), &[])
+    }
+
     pub fn config(&self, name: &str, environment: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(format!("{name}.toml"));
         let text = format!(
@@ -136,40 +140,20 @@ pub struct Agent {
 
 impl Agent {
     pub fn spawn(config: &Path, envs: &[(&str, &str)]) -> Agent {
-        let mut child = Command::new(tau())
+        let mut command = Command::new(tau());
+        command
             .args(["agent", "serve", "--config"])
             .arg(config)
             .env(SECRET_ENV, SECRET)
             .env_remove("TAU_JSON")
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tau agent serve starts");
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let first_line = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "agent did not start: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        };
-        let url = first_line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
-            .to_string();
+            .stderr(Stdio::piped());
+        let serve::Served {
+            child,
+            first_line,
+            url,
+        } = serve::serve(command);
         Agent {
             child,
             url,

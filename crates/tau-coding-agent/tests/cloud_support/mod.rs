@@ -210,6 +210,22 @@ pub fn project(target: &str, registry: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A `project` whose base image is the lab registry's `library/busybox:1.36` (the caller pushes
+/// it), so a build on the real engine never reaches the internet.
+pub fn lab_project(target: &str, registry: &str) -> tempfile::TempDir {
+    let dir = project(target, registry);
+    let yaml = std::fs::read_to_string(dir.path().join("tau.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("tau.yaml"),
+        yaml.replace(
+            "'busybox:1.36'",
+            &format!("'{registry}/library/busybox:1.36'"),
+        ),
+    )
+    .unwrap();
+    dir
+}
+
 pub const AWS_TARGET: &str = "    provider: aws
     aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess'}";
 pub const AWS_REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";

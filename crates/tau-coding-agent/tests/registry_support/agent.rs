@@ -1,12 +1,12 @@
 //! A real Deploy Agent (`tau agent serve`) on the test lab, for rollout tests.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use tau_testkit::engine::Lab;
+
+#[path = "../agent_support/serve.rs"]
+mod serve;
 
 pub const CLIENT_ID: &str = "registry-rollout.access";
 pub const SECRET_ENV: &str = "TAU_REGISTRY_TEST_AGENT_SECRET";
@@ -53,34 +53,15 @@ secret_env = "{SECRET_ENV}"
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tau"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tau"));
+        command
             .args(["agent", "serve", "--config"])
             .arg(&config)
             .env(SECRET_ENV, secret())
             .env_remove("TAU_JSON")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tau agent serve starts");
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("tau agent serve did not print its address");
-            });
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
+            .stderr(Stdio::inherit());
+        let serve::Served { child, url, .. } = serve::serve(command);
         Agent {
             child,
             url,

@@ -155,6 +155,17 @@ k8s_pull_secret_links:
     )
 }
 
+/// The catalog for a real Deploy Agent rollout: its one agent named `agent_name`, deploying with
+/// no volumes.
+pub fn agent_catalog(repo: &str, registry: &str, agent_name: &str) -> String {
+    catalog(repo, registry)
+        .replace("cogo-codegen-worker", agent_name)
+        .replace(
+            "      k8s_secret: cogo-secrets\n",
+            "      k8s_secret: cogo-secrets\n      volumes: {}\n",
+        )
+}
+
 /// `value` with every `created_at`/`updated_at` string blanked (the fields that are times).
 pub fn zero_times(mut value: serde_json::Value) -> serde_json::Value {
     match &mut value {

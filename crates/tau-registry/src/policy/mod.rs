@@ -35,22 +35,9 @@ pub enum Tag {
     },
 }
 
-/// Which environment a tag deploys to unless told otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Environment {
-    Dev,
-    Prod,
-}
-
-impl Environment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Dev => "dev",
-            Environment::Prod => "prod",
-        }
-    }
-}
+/// Which environment a tag deploys to unless told otherwise: the Deploy Agent's own wire type,
+/// so a rollout's target and the agent's request can never spell an environment differently.
+pub use tau_agent::wire::Environment;
 
 impl Tag {
     pub fn parse(text: &str) -> Result<Tag, Rule> {

@@ -1,10 +1,8 @@
 //! The real [`Deployer`]: the Deploy Agent's typed client (`tau_agent::client`).
 
 use tau_agent::client::Client;
-use tau_agent::wire;
 
 use super::{DeployRequest, Deployer, Observed};
-use crate::policy::Environment;
 
 /// Deploys through a Deploy Agent.
 pub struct AgentDeployer {
@@ -28,18 +26,8 @@ impl Deployer for AgentDeployer {
         traceparent: &str,
         idempotency_key: &str,
     ) -> Result<(), String> {
-        let body = wire::DeployRequest {
-            container_name: request.container_name.clone(),
-            image: request.image.clone(),
-            environment: match request.environment {
-                Environment::Dev => wire::Environment::Dev,
-                Environment::Prod => wire::Environment::Prod,
-            },
-            env: request.env.clone(),
-            volumes: request.volumes.clone(),
-        };
         self.client
-            .deploy(&body, Some(traceparent), Some(idempotency_key))
+            .deploy(request, Some(traceparent), Some(idempotency_key))
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::*;
 use crate::digest::Resolver;
 use crate::model::RolloutStatus;
+use crate::store::suite::{pinned_tag, status_of};
 use crate::store::{FileStore, Store};
 use crate::Error;
 
@@ -161,13 +162,8 @@ async fn go(
     rollout(store, reg, agent, &env, AGENT, tag, o).await
 }
 
-async fn status_of(store: &FileStore, id: &str, tag: &str) -> RolloutStatus {
-    store
-        .find_tag(id, tag)
-        .await
-        .unwrap()
-        .unwrap()
-        .rollout_status
+async fn pinned(store: &FileStore) -> Option<String> {
+    pinned_tag(store, AGENT).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -180,16 +176,7 @@ async fn a_good_tag_becomes_active_and_pinned_with_one_trace_id() {
         status_of(&store, &id, "v1.0.0").await,
         RolloutStatus::Active
     );
-    assert_eq!(
-        store
-            .agent(AGENT)
-            .await
-            .unwrap()
-            .catalog
-            .pinned_tag
-            .as_deref(),
-        Some("v1.0.0")
-    );
+    assert_eq!(pinned(&store).await.as_deref(), Some("v1.0.0"));
     let row = store.find_tag(&id, "v1.0.0").await.unwrap().unwrap();
     assert!(report.events.iter().all(|e| e.trace_id == row.trace_id));
     let (image, traceparent) = agent.deploys.borrow()[0].clone();
@@ -227,16 +214,7 @@ async fn a_crashing_tag_is_failed_and_the_last_active_tag_redeployed_within_the_
         status_of(&store, &id, "v1.0.0").await,
         RolloutStatus::Active
     );
-    assert_eq!(
-        store
-            .agent(AGENT)
-            .await
-            .unwrap()
-            .catalog
-            .pinned_tag
-            .as_deref(),
-        Some("v1.0.0")
-    );
+    assert_eq!(pinned(&store).await.as_deref(), Some("v1.0.0"));
     assert_eq!(agent.running_tag().as_deref(), Some("v1.0.0"));
 }
 
@@ -345,16 +323,7 @@ async fn a_retagged_image_is_refused_and_nothing_changes() {
         status_of(&store, &id, "v2.0.0").await,
         RolloutStatus::Staged
     );
-    assert_eq!(
-        store
-            .agent(AGENT)
-            .await
-            .unwrap()
-            .catalog
-            .pinned_tag
-            .as_deref(),
-        Some("v1.0.0")
-    );
+    assert_eq!(pinned(&store).await.as_deref(), Some("v1.0.0"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -366,7 +335,7 @@ async fn a_first_rollout_that_fails_has_nothing_to_go_back_to() {
     );
     let report = go(&store, &reg, &agent, "v1.0.0", &opts()).await.unwrap();
     assert_eq!(report.result, Outcome::Failed);
-    assert_eq!(store.agent(AGENT).await.unwrap().catalog.pinned_tag, None);
+    assert_eq!(pinned(&store).await, None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -386,16 +355,7 @@ async fn an_explicit_rollback_marks_the_pinned_tag_rolled_back() {
         status_of(&store, &id, "v1.1.0").await,
         RolloutStatus::RolledBack
     );
-    assert_eq!(
-        store
-            .agent(AGENT)
-            .await
-            .unwrap()
-            .catalog
-            .pinned_tag
-            .as_deref(),
-        Some("v1.0.0")
-    );
+    assert_eq!(pinned(&store).await.as_deref(), Some("v1.0.0"));
     assert_eq!(agent.running_tag().as_deref(), Some("v1.0.0"));
     let err = go(&store, &reg, &agent, "v1.1.0", &opts())
         .await
@@ -450,7 +410,7 @@ proptest! {
                         let good = script[tag] == Behaviour::Good;
                         prop_assert_eq!(report.result == Outcome::Active, good);
                         prop_assert!(report.elapsed_ms <= 2 * 60_000 + 5_000, "{}", report.elapsed_ms);
-                        let pinned = store.agent(AGENT).await.unwrap().catalog.pinned_tag;
+                        let pinned = pinned_tag(&store, AGENT).await;
                         if good {
                             last_active = Some(tag);
                             prop_assert_eq!(status_of(&store, &id, tag).await, RolloutStatus::Active);

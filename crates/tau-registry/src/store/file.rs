@@ -127,15 +127,37 @@ impl FileStore {
             .ok_or_else(|| not_found(agent_id))
     }
 
+    /// Sets the agent's `pinned_tag` in memory; the caller saves.
+    fn pin(state: &mut State, agent_id: &str, tag: Option<&str>) -> Result<()> {
+        let row = state
+            .catalog
+            .iter_mut()
+            .find(|c| c.entry.id == agent_id)
+            .ok_or_else(|| not_found(agent_id))?;
+        row.entry.pinned_tag = tag.map(str::to_string);
+        row.entry.updated_at = crate::time::now_rfc3339();
+        Ok(())
+    }
+
     fn log_path(&self, agent_id: &str) -> PathBuf {
         self.dir.join(Self::log_rel(agent_id))
     }
 
     fn find(&self, agent_id: &str, tag: &str) -> Result<Option<ImageTagHistory>> {
         let quick = format!("\"tag\":{}", serde_json::Value::from(tag));
+        self.newest(agent_id, Some(&quick), |row| row.tag == tag)
+    }
+
+    /// The newest history row of `agent_id` that `wanted` accepts; `quick` as in `walk_back`.
+    fn newest(
+        &self,
+        agent_id: &str,
+        quick: Option<&str>,
+        wanted: impl Fn(&ImageTagHistory) -> bool,
+    ) -> Result<Option<ImageTagHistory>> {
         let mut found = None;
-        file_log::walk_back(&self.log_path(agent_id), Some(&quick), |row| {
-            if row.tag == tag {
+        file_log::walk_back(&self.log_path(agent_id), quick, |row| {
+            if wanted(&row) {
                 found = Some(row);
                 false
             } else {
@@ -319,14 +341,7 @@ impl Store for FileStore {
     ) -> Result<()> {
         self.change(|store, state| {
             if let Some(tag) = pinned {
-                let now = crate::time::now_rfc3339();
-                let row = state
-                    .catalog
-                    .iter_mut()
-                    .find(|c| c.entry.id == agent_id)
-                    .ok_or_else(|| not_found(agent_id))?;
-                row.entry.pinned_tag = tag.map(str::to_string);
-                row.entry.updated_at = now;
+                Self::pin(state, agent_id, tag)?;
             }
             let line = Line::Status(StatusChange {
                 id: history_id.to_string(),
@@ -338,14 +353,7 @@ impl Store for FileStore {
 
     async fn set_pinned(&self, agent_id: &str, tag: Option<&str>) -> Result<()> {
         self.change(|store, state| {
-            let now = crate::time::now_rfc3339();
-            let row = state
-                .catalog
-                .iter_mut()
-                .find(|c| c.entry.id == agent_id)
-                .ok_or_else(|| not_found(agent_id))?;
-            row.entry.pinned_tag = tag.map(str::to_string);
-            row.entry.updated_at = now;
+            Self::pin(state, agent_id, tag)?;
             state.generation += 1;
             store.save(state)
         })
@@ -356,16 +364,9 @@ impl Store for FileStore {
         agent_id: &str,
         excluding: Option<&str>,
     ) -> Result<Option<ImageTagHistory>> {
-        let mut found = None;
-        file_log::walk_back(&self.log_path(agent_id), None, |row| {
-            if row.rollout_status == RolloutStatus::Active && Some(row.tag.as_str()) != excluding {
-                found = Some(row);
-                false
-            } else {
-                true
-            }
-        })?;
-        Ok(found)
+        self.newest(agent_id, None, |row| {
+            row.rollout_status == RolloutStatus::Active && Some(row.tag.as_str()) != excluding
+        })
     }
 
     async fn lock_agent(&self, agent_id: &str) -> Result<FileAgentLock> {

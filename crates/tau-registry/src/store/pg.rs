@@ -134,6 +134,20 @@ impl PgStore {
         Ok(())
     }
 
+    /// Sets the agent's `pinned_tag` inside `tx`, which holds its row lock.
+    async fn pin(
+        tx: &tokio_postgres::Transaction<'_>,
+        agent_id: &str,
+        tag: Option<&str>,
+    ) -> Result<()> {
+        tx.execute(
+            "UPDATE agent_catalog SET pinned_tag = $1, updated_at = $2::text::timestamptz WHERE id = $3::text::uuid",
+            &[&tag, &crate::time::now_rfc3339(), &agent_id],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn lock_row(tx: &tokio_postgres::Transaction<'_>, agent_id: &str) -> Result<()> {
         let rows = tx
             .query(
@@ -368,11 +382,7 @@ impl Store for PgStore {
             });
         }
         if let Some(tag) = pinned {
-            tx.execute(
-                "UPDATE agent_catalog SET pinned_tag = $1, updated_at = $2::text::timestamptz WHERE id = $3::text::uuid",
-                &[&tag, &crate::time::now_rfc3339(), &agent_id],
-            )
-            .await?;
+            Self::pin(&tx, agent_id, tag).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -382,11 +392,7 @@ impl Store for PgStore {
         let mut client = self.client.lock().await;
         let tx = client.transaction().await?;
         Self::lock_row(&tx, agent_id).await?;
-        tx.execute(
-            "UPDATE agent_catalog SET pinned_tag = $1, updated_at = $2::text::timestamptz WHERE id = $3::text::uuid",
-            &[&tag, &crate::time::now_rfc3339(), &agent_id],
-        )
-        .await?;
+        Self::pin(&tx, agent_id, tag).await?;
         tx.commit().await?;
         Ok(())
     }

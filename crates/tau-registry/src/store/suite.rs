@@ -50,6 +50,21 @@ pub(crate) async fn seeded<S: Store>(store: &S) -> String {
     store.agent("cogo-codegen-worker").await.unwrap().catalog.id
 }
 
+/// The catalog's `pinned_tag` of `agent_name`, which must exist.
+pub(crate) async fn pinned_tag<S: Store>(store: &S, agent_name: &str) -> Option<String> {
+    store.agent(agent_name).await.unwrap().catalog.pinned_tag
+}
+
+/// The rollout status of `agent_id`'s `tag`, which must be recorded.
+pub(crate) async fn status_of<S: Store>(store: &S, agent_id: &str, tag: &str) -> RolloutStatus {
+    store
+        .find_tag(agent_id, tag)
+        .await
+        .unwrap()
+        .unwrap()
+        .rollout_status
+}
+
 pub(crate) fn row(agent_id: &str, tag: &str, digest: &str) -> ImageTagHistory {
     ImageTagHistory {
         id: new_history_id(),
@@ -150,22 +165,11 @@ async fn history_is_newest_first_with_current_statuses<S: Store>(store: S) {
     );
     assert_eq!(store.history(&id, Some(0)).await.unwrap(), vec![]);
     assert_eq!(
-        store
-            .agent("cogo-codegen-worker")
-            .await
-            .unwrap()
-            .catalog
-            .pinned_tag
-            .as_deref(),
+        pinned_tag(&store, "cogo-codegen-worker").await.as_deref(),
         Some("v1.0.0")
     );
     assert_eq!(
-        store
-            .find_tag(&id, "v1.1.0")
-            .await
-            .unwrap()
-            .unwrap()
-            .rollout_status,
+        status_of(&store, &id, "v1.1.0").await,
         RolloutStatus::Failed
     );
     assert_eq!(store.find_tag(&id, "v9.9.9").await.unwrap(), None);
@@ -187,15 +191,7 @@ async fn history_is_newest_first_with_current_statuses<S: Store>(store: S) {
         "v1.0.0"
     );
     store.set_pinned(&id, None).await.unwrap();
-    assert_eq!(
-        store
-            .agent("cogo-codegen-worker")
-            .await
-            .unwrap()
-            .catalog
-            .pinned_tag,
-        None
-    );
+    assert_eq!(pinned_tag(&store, "cogo-codegen-worker").await, None);
 }
 
 async fn an_unknown_agent_is_not_found<S: Store>(store: S) {

@@ -33,6 +33,34 @@ fn recorded(config: &DeploymentConfig, records_path: &std::path::Path) -> Result
         })
 }
 
+/// The Deploy Agent's `GET /v1/status`, as the request log shows it.
+fn agent_status(action: &'static str, agent_url: &str) -> ApiRequest {
+    ApiRequest {
+        action,
+        method: "GET",
+        url: format!("{}/v1/status", agent_url.trim_end_matches('/')),
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+/// Logs `req` and, unless this is a dry run (`None`), announces it and connects to the target's
+/// API to send it.
+async fn cloud_client(
+    common: &Common,
+    target: &Target,
+    req: ApiRequest,
+    report: &mut Report,
+    requests: &mut Vec<ApiRequest>,
+) -> Result<Option<Client>> {
+    requests.push(req.clone());
+    if common.dry_run {
+        return Ok(None);
+    }
+    report.sending(&req);
+    Ok(Some(Client::connect(target).await.map_err(refusal)?))
+}
+
 pub async fn status(
     common: &Common,
     config: &DeploymentConfig,
@@ -50,13 +78,7 @@ pub async fn status(
     let seen = match &config.target {
         Target::Local(t) if t.agent.is_some() => {
             let agent = t.agent.as_ref().expect("checked by the guard");
-            let req = ApiRequest {
-                action: "ask the Deploy Agent",
-                method: "GET",
-                url: format!("{}/v1/status", agent.url.trim_end_matches('/')),
-                headers: Vec::new(),
-                body: None,
-            };
+            let req = agent_status("ask the Deploy Agent", &agent.url);
             requests.push(req.clone());
             if common.dry_run {
                 return Ok(());
@@ -92,14 +114,10 @@ pub async fn status(
         target => {
             let api = providers::cloud_api(target).expect("a cloud target has an API");
             let req = api.get(&record.service_id);
-            requests.push(req.clone());
-            if common.dry_run {
+            let Some(client) = cloud_client(common, target, req, report, requests).await? else {
                 return Ok(());
-            }
-            report.sending(&req);
-            Client::connect(target)
-                .await
-                .map_err(refusal)?
+            };
+            client
                 .status(api.as_ref(), &record.service_id)
                 .await
                 .map_err(refusal)?
@@ -139,13 +157,10 @@ pub async fn destroy(
     match &config.target {
         Target::Local(t) if t.agent.is_some() => {
             let agent = t.agent.as_ref().expect("checked by the guard");
-            requests.push(ApiRequest {
-                action: "ask the Deploy Agent whether it still runs the container",
-                method: "GET",
-                url: format!("{}/v1/status", agent.url.trim_end_matches('/')),
-                headers: Vec::new(),
-                body: None,
-            });
+            requests.push(agent_status(
+                "ask the Deploy Agent whether it still runs the container",
+                &agent.url,
+            ));
             if common.dry_run {
                 return Ok(());
             }
@@ -182,14 +197,10 @@ pub async fn destroy(
         target => {
             let api = providers::cloud_api(target).expect("a cloud target has an API");
             let req = api.delete(&record.service_id);
-            requests.push(req.clone());
-            if common.dry_run {
+            let Some(client) = cloud_client(common, target, req, report, requests).await? else {
                 return Ok(());
-            }
-            report.sending(&req);
-            Client::connect(target)
-                .await
-                .map_err(refusal)?
+            };
+            client
                 .destroy(api.as_ref(), &record.service_id)
                 .await
                 .map_err(refusal)?;
