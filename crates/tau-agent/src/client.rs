@@ -41,7 +41,8 @@ pub enum ClientError {
         status: u16,
         detail: String,
     },
-    /// No answer: connection refused, TLS failure, timeout.
+    /// No connection: refused, unresolvable, TLS failure. Nothing reached the agent. (A request
+    /// that was sent and then timed out is a `Protocol` error with status 0.)
     #[error("agent at {url} could not be reached: {detail}")]
     Unreachable { url: String, detail: String },
     /// The base URL or a header value cannot be used.
@@ -53,8 +54,9 @@ impl ClientError {
     /// The HTTP status the agent answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
+            // Status 0: the request went out but no complete answer came back.
             ClientError::Agent { status, .. } | ClientError::Protocol { status, .. } => {
-                Some(*status)
+                Some(*status).filter(|s| *s != 0)
             }
             _ => None,
         }
@@ -205,7 +207,19 @@ impl Client {
             url: url.to_string(),
             detail: e.without_url().to_string(),
         };
-        let response = answer.map_err(unreachable)?;
+        // Only a connection that never opened proves the agent did nothing; a request that was
+        // sent and then timed out or broke may be deploying right now.
+        let response = answer.map_err(|e| {
+            if e.is_connect() {
+                unreachable(e)
+            } else {
+                ClientError::Protocol {
+                    url: url.to_string(),
+                    status: 0,
+                    detail: format!("no complete answer: {}", e.without_url()),
+                }
+            }
+        })?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(unreachable)?;
         let protocol = |detail: String| ClientError::Protocol {

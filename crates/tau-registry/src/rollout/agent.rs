@@ -2,7 +2,9 @@
 
 use tau_agent::client::Client;
 
-use super::{DeployRequest, Deployer, Observed};
+use tau_agent::client::ClientError;
+
+use super::{DeployError, DeployRequest, Deployer, Observed};
 
 /// Deploys through a Deploy Agent.
 pub struct AgentDeployer {
@@ -25,12 +27,16 @@ impl Deployer for AgentDeployer {
         request: &DeployRequest,
         traceparent: &str,
         idempotency_key: &str,
-    ) -> Result<(), String> {
-        self.client
+    ) -> Result<(), DeployError> {
+        match self
+            .client
             .deploy(request, Some(traceparent), Some(idempotency_key))
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        {
+            Ok(_) => Ok(()),
+            Err(e @ ClientError::Unreachable { .. }) => Err(DeployError::Unreached(e.to_string())),
+            Err(e) => Err(DeployError::Failed(e.to_string())),
+        }
     }
 
     async fn status(&self) -> Result<Observed, String> {

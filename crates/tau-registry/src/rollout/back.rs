@@ -69,7 +69,7 @@ pub async fn rollback<S: Store>(
     )
     .await
     {
-        Ok(r) => r,
+        Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
             "not verified running for {}s within the {}s limit",
             opts.verify.as_secs(),

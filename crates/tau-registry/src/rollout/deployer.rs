@@ -13,15 +13,33 @@ pub struct Observed {
     pub image: Option<String>,
 }
 
+/// Why a deploy call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployError {
+    /// The agent never answered (unreachable, connection refused): nothing was deployed, so the
+    /// tag is not to blame and is not marked failed.
+    Unreached(String),
+    /// The agent answered with a refusal or a failure (its reason).
+    Failed(String),
+}
+
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeployError::Unreached(r) | DeployError::Failed(r) => f.write_str(r),
+        }
+    }
+}
+
 /// Deploys and observes one host's container.
 #[allow(async_fn_in_trait)]
 pub trait Deployer {
-    /// Asks for `request`; `Err` carries the agent's reason.
+    /// Asks for `request`.
     async fn deploy(
         &self,
         request: &DeployRequest,
         traceparent: &str,
         idempotency_key: &str,
-    ) -> Result<(), String>;
+    ) -> Result<(), DeployError>;
     async fn status(&self) -> Result<Observed, String>;
 }

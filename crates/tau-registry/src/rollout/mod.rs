@@ -15,7 +15,6 @@
 //! A rollout holds the agent's store lock from first read to last write, so two rollouts of one
 //! agent (in any processes) serialize.
 
-#[cfg(feature = "agent")]
 mod agent;
 mod back;
 mod deployer;
@@ -34,10 +33,9 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-#[cfg(feature = "agent")]
 pub use agent::AgentDeployer;
 pub use back::rollback;
-pub use deployer::{DeployRequest, Deployer, Observed};
+pub use deployer::{DeployError, DeployRequest, Deployer, Observed};
 pub use run::rollout;
 
 use crate::policy::Environment;

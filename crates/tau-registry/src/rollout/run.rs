@@ -2,7 +2,7 @@
 
 use tokio::time::{sleep, timeout_at, Instant};
 
-use super::{unix_ms, DeployRequest, Deployer, Event, Options, Outcome, Report};
+use super::{unix_ms, DeployError, DeployRequest, Deployer, Event, Options, Outcome, Report};
 use crate::digest::Resolver;
 use crate::model::{AgentEntry, ImageTagHistory, RolloutStatus};
 use crate::policy::{Environment, Tag, TraceId};
@@ -77,19 +77,27 @@ pub(super) async fn check_digest(
 }
 
 /// Deploys `request` and watches it: `Ok` once the agent has reported `request.image` running
-/// for `hold`; `Err(reason)` when the deploy is refused or the container is seen not running.
+/// for `hold`; `Err` when the agent cannot be reached (`Unreached`: nothing changed), or refuses
+/// or fails the deploy, or the container is seen not running (`Failed`).
 pub(super) async fn deploy_and_hold(
     deployer: &impl Deployer,
     request: &DeployRequest,
     traceparent: &str,
     hold: std::time::Duration,
     poll: std::time::Duration,
-) -> Result<(), String> {
+) -> std::result::Result<(), DeployError> {
     let key = uuid::Uuid::new_v4().to_string();
     deployer
         .deploy(request, traceparent, &key)
         .await
-        .map_err(|r| format!("the agent refused or failed the deploy: {r}"))?;
+        .map_err(|e| match e {
+            DeployError::Unreached(r) => {
+                DeployError::Unreached(format!("the agent could not be reached: {r}"))
+            }
+            DeployError::Failed(r) => {
+                DeployError::Failed(format!("the agent refused or failed the deploy: {r}"))
+            }
+        })?;
     let mut since: Option<Instant> = None;
     loop {
         match deployer.status().await {
@@ -100,16 +108,16 @@ pub(super) async fn deploy_and_hold(
                 }
             }
             Ok(seen) if !seen.running => {
-                return Err(format!(
+                return Err(DeployError::Failed(format!(
                     "the new container stopped running ({} seen not running)",
                     request.image
-                ));
+                )));
             }
             Ok(seen) => {
-                return Err(format!(
+                return Err(DeployError::Failed(format!(
                     "the agent now runs another image ({})",
                     seen.image.unwrap_or_default()
-                ));
+                )));
             }
             // A status request that fails is retried until the deadline.
             Err(_) => {}
@@ -229,15 +237,19 @@ pub async fn rollout<S: Store>(
         ),
     )
     .await;
-    let failure = match attempt {
-        Ok(Ok(())) => None,
-        Ok(Err(reason)) => Some(reason),
-        Err(_) => Some(format!(
-            "not verified running for {}s within {}s of the {}s limit (the rest is kept for the rollback)",
-            opts.verify.as_secs(),
-            (opts.timeout - opts.rollback_reserve()).as_secs(),
-            opts.timeout.as_secs()
-        )),
+    let (failure, unreached) = match attempt {
+        Ok(Ok(())) => (None, false),
+        Ok(Err(DeployError::Unreached(reason))) => (Some(reason), true),
+        Ok(Err(DeployError::Failed(reason))) => (Some(reason), false),
+        Err(_) => (
+            Some(format!(
+                "not verified running for {}s within {}s of the {}s limit (the rest is kept for the rollback)",
+                opts.verify.as_secs(),
+                (opts.timeout - opts.rollback_reserve()).as_secs(),
+                opts.timeout.as_secs()
+            )),
+            false,
+        ),
     };
     let mut report = Report {
         agent: agent_name.to_string(),
@@ -264,6 +276,21 @@ pub async fn rollout<S: Store>(
         report.locked_until_unix_ms = unix_ms();
         return Ok(report);
     };
+    if unreached {
+        // Nothing reached the agent, so nothing changed on the host and the tag proved nothing:
+        // it stays `staged` (never `failed`, which would bar it from automatic rollouts).
+        store.set_pinned(&agent_id, previous.as_deref()).await?;
+        journal.note("not_deployed", tag_text, Some(reason.clone()));
+        report.result = Outcome::Failed;
+        report.reason = Some(format!(
+            "{reason}; nothing was deployed, pinned_tag is back to {}, and {tag_text} stays staged: roll it out again once the agent answers",
+            previous.as_deref().unwrap_or("none")
+        ));
+        report.elapsed_ms = start.elapsed().as_millis() as u64;
+        report.events = journal.events;
+        report.locked_until_unix_ms = unix_ms();
+        return Ok(report);
+    }
     store
         .set_status(&agent_id, &row.id, RolloutStatus::Failed, None)
         .await?;
@@ -350,7 +377,7 @@ async fn back_to(
     )
     .await
     {
-        Ok(r) => r,
+        Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
             "the old image was not seen running before the {}s limit",
             opts.timeout.as_secs()

@@ -27,6 +27,8 @@ enum Behaviour {
     Refused,
     /// The agent's status never answers.
     Silent,
+    /// The deploy call never reaches an agent (connection refused).
+    Unreachable,
 }
 
 struct FakeAgent {
@@ -73,13 +75,16 @@ impl Deployer for FakeAgent {
         request: &DeployRequest,
         traceparent: &str,
         _key: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), DeployError> {
+        if self.behaviour(&request.image) == Behaviour::Unreachable {
+            return Err(DeployError::Unreached("connection refused".into()));
+        }
         self.deploys
             .borrow_mut()
             .push((request.image.clone(), traceparent.to_string()));
         tokio::time::sleep(Duration::from_secs(2)).await;
         if self.behaviour(&request.image) == Behaviour::Refused {
-            return Err("pull failed".into());
+            return Err(DeployError::Failed("pull failed".into()));
         }
         *self.running.borrow_mut() = Some((request.image.clone(), Instant::now()));
         Ok(())
@@ -446,4 +451,30 @@ async fn a_rollout_refused_for_a_missing_secret_variable_records_nothing() {
     assert!(e.to_string().contains("SUPABASE_SERVICE_ROLE_KEY"), "{e}");
     assert!(store.find_tag(&id, "v1.0.0").await.unwrap().is_none());
     assert!(agent.deploys.borrow().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_agent_deploys_nothing_and_does_not_mark_the_tag_failed() {
+    let (_d, store, id) = seeded().await;
+    let (reg, agent) = (
+        FakeRegistry::new(),
+        FakeAgent::new(&[("v2.0.0", Behaviour::Unreachable)]),
+    );
+    go(&store, &reg, &agent, "v1.0.0", &opts()).await.unwrap();
+    let report = go(&store, &reg, &agent, "v2.0.0", &opts()).await.unwrap();
+    assert_eq!(report.result, Outcome::Failed);
+    assert!(report.reason.unwrap().contains("nothing was deployed"));
+    assert_eq!(
+        status_of(&store, &id, "v2.0.0").await,
+        RolloutStatus::Staged
+    );
+    assert_eq!(
+        crate::store::suite::pinned_tag(&store, AGENT)
+            .await
+            .as_deref(),
+        Some("v1.0.0")
+    );
+    // No rollback deploy: the old tag was never replaced.
+    assert_eq!(agent.deploys.borrow().len(), 1);
+    assert_eq!(agent.running_tag().as_deref(), Some("v1.0.0"));
 }
