@@ -217,11 +217,22 @@ fn environment(p: &mut Problems, d: &mut Fields) -> Option<BTreeMap<String, EnvV
                 None
             }
         };
-        if let Some(EnvValue::Plain(_)) = &parsed {
+        if let Some(EnvValue::Plain(value)) = &parsed {
             if looks_secret(name) {
                 // The value is deliberately not echoed: it is probably the secret itself.
                 p.add(&field, "a reference {secret_env: NAME} (a variable named like a secret must not hold a literal value)",
                     Some("a literal value (not shown)".into()));
+                continue;
+            }
+            // The registry policy's detector, so that both commands refuse the same values.
+            if let Some(what) = tau_registry::policy::secret::detect(value) {
+                p.add(
+                    &field,
+                    "a reference {secret_env: NAME} (secrets are never written in the config)",
+                    Some(format!(
+                        "a literal value that looks like {what} (not shown)"
+                    )),
+                );
                 continue;
             }
         }

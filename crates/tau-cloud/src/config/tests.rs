@@ -201,3 +201,13 @@ proptest! {
         prop_assert_eq!(ok, expected);
     }
 }
+
+#[test]
+fn a_plain_value_that_looks_like_a_secret_is_refused_and_not_echoed() {
+    let yaml = GOOD.replace("WORKERS: 4", "PLAIN: \"password=hunter2hunter2\"");
+    let found = problems(&yaml);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "deployment.environment.PLAIN");
+    let shown = format!("{found:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
