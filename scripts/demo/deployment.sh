@@ -7,7 +7,14 @@ cd "$(dirname "$0")/../.."
 
 state_dir=".tau/demo-deployment"
 fixture="testdata/deployment-contract/rollout-pass.json"
-tau=(target/release/tau)
+# TAU_DEMO_PROFILE=debug reuses the debug build (the test command does, after the tests built it).
+profile="${TAU_DEMO_PROFILE:-release}"
+case "$profile" in
+  release) build=(cargo build --release --locked --quiet -p tau-coding-agent) ;;
+  debug) build=(cargo build --locked --quiet -p tau-coding-agent) ;;
+  *) echo "TAU_DEMO_PROFILE must be release or debug, not $profile" >&2; exit 2 ;;
+esac
+tau=("target/$profile/tau")
 steps=0
 
 step() {
@@ -15,8 +22,8 @@ step() {
   printf '\n[demo %d] %s\n' "$steps" "$*"
 }
 
-step "build tau (release)"
-cargo build --release --locked --quiet -p tau-coding-agent
+step "build tau ($profile)"
+"${build[@]}"
 
 step "reset $state_dir"
 rm -rf "$state_dir"
