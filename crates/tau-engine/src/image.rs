@@ -53,22 +53,27 @@ impl Engine {
 
     /// The repo digests recorded for `reference`'s name, `None` when the image is not present.
     async fn repo_digests(&self, reference: &Reference) -> Result<Option<Vec<String>>, Error> {
-        let image = match self.docker.inspect_image(&inspect_name(reference)).await {
+        self.repo_digests_of(&inspect_name(reference), &reference.name())
+            .await
+    }
+
+    /// The repo digests for repository `name` of the local image `image` (a name or an id).
+    async fn repo_digests_of(&self, image: &str, name: &str) -> Result<Option<Vec<String>>, Error> {
+        let image = match self.docker.inspect_image(image).await {
             Ok(image) => image,
             Err(e) => {
-                return match self.err("inspect image", &reference.to_string(), e) {
+                return match self.err("inspect image", image, e) {
                     Error::NotFound { .. } => Ok(None),
                     other => Err(other),
                 }
             }
         };
-        let name = reference.name();
         let digests = image
             .repo_digests
             .unwrap_or_default()
             .into_iter()
             .filter_map(|d| d.split_once('@').map(|(n, d)| (n.to_owned(), d.to_owned())))
-            .filter(|(n, _)| *n == name)
+            .filter(|(n, _)| n == name)
             .map(|(_, d)| d)
             .collect();
         Ok(Some(digests))
@@ -94,6 +99,24 @@ impl Engine {
         Ok(pulled
             .filter(|d| digests.contains(d))
             .or_else(|| digests.into_iter().next()))
+    }
+
+    /// The registry digest of the image a container runs, by the container's `image_id` (what
+    /// actually runs, even after the tag moved on): its repo digest for `reference`'s repository,
+    /// or `reference`'s own digest. `None` when unknown: the image never came from that
+    /// repository, or (Podman) the engine dropped the digest when the tag moved to another image.
+    pub async fn running_digest(
+        &self,
+        image_id: &str,
+        reference: &Reference,
+    ) -> Result<Option<String>, Error> {
+        if let Some(digest) = reference.digest() {
+            return Ok(Some(digest.to_owned()));
+        }
+        Ok(self
+            .repo_digests_of(image_id, &reference.name())
+            .await?
+            .and_then(|d| d.into_iter().next()))
     }
 
     /// Whether the named volume exists. Never creates it (mounting a missing one would).

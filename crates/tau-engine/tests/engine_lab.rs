@@ -219,3 +219,33 @@ fn tar_with(name: &str, body: &[u8]) -> Vec<u8> {
     tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
     tar
 }
+
+#[tokio::test]
+async fn the_running_digest_never_names_the_tags_new_image_after_the_tag_moved() {
+    let Some(lab) = Lab::start() else { return };
+    let first = lab.push_busybox("org/moving", "v1.0.0", &["sleep", "3600"]);
+    let engine = Engine::connect(Some(&lab.docker_host())).unwrap();
+    let by_tag = Reference::parse(&format!("{}/org/moving:v1.0.0", lab.registry())).unwrap();
+    engine.pull(&by_tag).await.unwrap();
+    let name = lab.unique("moving");
+    engine.create(&spec(&name, &by_tag)).await.unwrap();
+    let container = engine.inspect(&name).await.unwrap().unwrap();
+
+    // The tag is pushed again with other content and pulled: the tag now names another image.
+    let second = lab.push_busybox("org/moving", "v1.0.0", &["sleep", "7200"]);
+    assert_ne!(first, second);
+    engine.pull(&by_tag).await.unwrap();
+    assert_eq!(
+        engine.image_digest(&by_tag).await.unwrap(),
+        Some(second.clone())
+    );
+    // Podman may forget the old image's repo digest once the tag moved: then the answer is
+    // "unknown", never the tag's new digest (the Deploy Agent keeps the pulled digest in a label).
+    let running = engine
+        .running_digest(&container.image_id, &by_tag)
+        .await
+        .unwrap();
+    assert!(running.is_none() || running == Some(first), "{running:?}");
+    assert_ne!(running, Some(second));
+    engine.remove(&name).await.unwrap();
+}

@@ -35,7 +35,10 @@ pub(super) async fn status(State(agent): State<Arc<Agent>>, headers: HeaderMap) 
         })
         .into_response();
     };
-    let image_digest = digest(&agent, &container.image, &container.image_id).await;
+    let image_digest = match container.labels.get(crate::swap::DIGEST_LABEL) {
+        Some(d) => Some(d.clone()),
+        None => digest(&agent, &container.image, &container.image_id).await,
+    };
     Json(Status {
         running: container.running,
         container_name: name.clone(),
@@ -62,7 +65,14 @@ async fn digest(agent: &Agent, requested: &str, image_id: &str) -> Option<String
     if let Some(d) = cached {
         return Some(d);
     }
-    let found = agent.engine.image_digest(&reference).await.ok().flatten()?;
+    // By the container's image id, not the requested tag: the tag may have moved since (a
+    // re-pushed tag pulled by a later deploy that was then restored away).
+    let found = agent
+        .engine
+        .running_digest(image_id, &reference)
+        .await
+        .ok()
+        .flatten()?;
     if let Ok(mut m) = agent.digests.lock() {
         // Bounded: a host runs one container; old ids only pile up across many deploys.
         if m.len() > 64 {

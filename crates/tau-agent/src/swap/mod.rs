@@ -30,6 +30,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The label holding the registry digest the swap pulled for a container's image.
+pub const DIGEST_LABEL: &str = "io.tau.image.digest";
+
 pub use recover::recover;
 pub use replace::replace;
 

@@ -46,7 +46,16 @@ pub async fn replace(engine: &Engine, journal: &Path, plan: &Plan) -> Result<Out
         env: plan.env.clone(),
         volumes: plan.volumes.clone(),
         ports: plan.ports.clone(),
-        labels: plan.labels.clone(),
+        labels: {
+            // The digest this pull resolved to, kept with the container: once the tag moves on,
+            // the engine may no longer name the old image's digest, and status must still say
+            // what runs.
+            let mut labels = plan.labels.clone();
+            if let Some(digest) = &image_digest {
+                labels.insert(super::DIGEST_LABEL.to_owned(), digest.clone());
+            }
+            labels
+        },
         cmd: None,
     };
     let started = Instant::now();
