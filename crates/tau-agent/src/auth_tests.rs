@@ -1,29 +1,10 @@
-use std::sync::OnceLock;
-
 use axum::http::{HeaderName, HeaderValue};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{EncodingKey, Header};
 
-use super::*;
+use tau_testkit::rsa::key_pem;
 
-/// An RSA key generated for this test process with the openssl CLI (PKCS#8 PEM).
-fn key_pem() -> &'static [u8] {
-    static PEM: OnceLock<Vec<u8>> = OnceLock::new();
-    PEM.get_or_init(|| {
-        let out = std::process::Command::new("openssl")
-            .args([
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-            ])
-            .output()
-            .expect("openssl CLI is needed to generate a test RSA key");
-        assert!(out.status.success(), "openssl genpkey failed");
-        out.stdout
-    })
-}
+use super::*;
 
 fn access() -> CloudflareAccess {
     CloudflareAccess {

@@ -161,26 +161,10 @@ fn an_agent_killed_between_stopping_the_old_and_starting_the_new_recovers_to_one
     );
 }
 
-fn rsa_key_pem() -> Vec<u8> {
-    let out = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl CLI generates the test key");
-    assert!(out.status.success());
-    out.stdout
-}
-
 #[test]
 fn with_cloudflare_access_only_a_valid_jwt_gets_through() {
     let Some(setup) = Setup::start() else { return };
-    let pem = rsa_key_pem();
-    let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+    let key = EncodingKey::from_rsa_pem(tau_testkit::rsa::key_pem()).unwrap();
     let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
     jwk.common.key_id = Some("key-1".into());
     let jwks = setup.dir.path().join("jwks.json");

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod pg;
+pub mod rsa;
 pub mod wasm;
 
 use std::collections::BTreeMap;
