@@ -113,7 +113,7 @@ const OPEN_HANDLES: usize = 256;
 /// [`sync`](Self::sync) flushes the rest, waits for those, and fsyncs every file once more.
 #[derive(Debug)]
 pub struct Transaction {
-    dir: PathBuf,
+    dir: Arc<Path>,
     files: Vec<Pending>,
     writer: Writer,
     /// Directories with entries this transaction created: fsynced once each in `sync`, however
@@ -125,15 +125,57 @@ pub struct Transaction {
 struct Pending {
     path: Arc<Path>,
     buf: Vec<u8>,
-    /// Kept open after the first flush when `keep_open`; shared with the writer thread.
-    handle: Option<Arc<fs::File>>,
-    /// Written through the writer thread with an open handle; otherwise opened, written and
-    /// closed here at each flush.
+    /// Written through the writer thread, which opens it once and keeps it open; otherwise
+    /// opened, written and closed here at each flush.
     keep_open: bool,
     created: bool,
     touched: bool,
     /// The existing file does not end in a newline; one goes in before the first append.
     torn_tail: bool,
+}
+
+/// How a log is opened for its first append: what has to happen before the first byte.
+#[derive(Debug, Clone)]
+pub(crate) struct Opening {
+    /// The state dir; directories are created below it, never above.
+    root: Arc<Path>,
+    /// The transaction creates the file: create its missing directories first.
+    create_dirs: bool,
+    /// Write the newline that ends a torn last line before anything else.
+    torn_tail: bool,
+}
+
+impl Opening {
+    pub(crate) fn new(root: Arc<Path>, create_dirs: bool, torn_tail: bool) -> Self {
+        Opening {
+            root,
+            create_dirs,
+            torn_tail,
+        }
+    }
+}
+
+/// Opens the log at `path` for appending as `opening` says, noting directories that got new
+/// entries in `new_entries`.
+pub(crate) fn open_log(
+    path: &Path,
+    opening: &Opening,
+    new_entries: &mut BTreeSet<PathBuf>,
+) -> Result<fs::File> {
+    if opening.create_dirs {
+        create_dirs(&opening.root, atomic::parent_of(path), new_entries)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io("open for append", path, e))?;
+    if opening.torn_tail {
+        (&file)
+            .write_all(b"\n")
+            .map_err(|e| Error::io("append to", path, e))?;
+    }
+    Ok(file)
 }
 
 /// A file of a [`Transaction`], in the order given to [`Transaction::begin`].
@@ -171,7 +213,6 @@ impl Transaction {
             files.push(Pending {
                 path: Arc::from(path),
                 buf: Vec::new(),
-                handle: None,
                 keep_open: files.len() < OPEN_HANDLES,
                 created: before.is_none(),
                 touched: false,
@@ -186,7 +227,7 @@ impl Transaction {
         let bytes = serde_json::to_vec(&intent).expect("intent serializes");
         atomic::write(&intent_path, &bytes)?;
         Ok(Transaction {
-            dir: dir.to_path_buf(),
+            dir: Arc::from(dir),
             files,
             writer: Writer::default(),
             new_entries: BTreeSet::new(),
@@ -221,13 +262,14 @@ impl Transaction {
                 &mut self.new_entries,
             )?;
         }
-        self.writer.finish()?;
+        let mut opened = self.writer.finish()?;
+        self.new_entries.append(&mut opened.new_dirs);
         let mut touched = Vec::new();
-        for file in &mut self.files {
+        for (index, file) in self.files.iter_mut().enumerate() {
             if !file.touched {
                 continue;
             }
-            let handle = match file.handle.take() {
+            let handle = match opened.take(index) {
                 Some(handle) => handle,
                 None => Arc::new(
                     OpenOptions::new()
@@ -257,7 +299,7 @@ impl Transaction {
 }
 
 fn flush(
-    root: &Path,
+    root: &Arc<Path>,
     index: usize,
     file: &mut Pending,
     writer: &mut Writer,
@@ -266,32 +308,20 @@ fn flush(
     if file.buf.is_empty() {
         return Ok(());
     }
-    if file.created && !file.touched {
-        create_dirs(root, atomic::parent_of(&file.path), new_entries)?;
-    }
-    let handle = match file.handle.take() {
-        Some(handle) => handle,
-        None => Arc::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&file.path)
-                .map_err(|e| Error::io("open for append", &*file.path, e))?,
-        ),
-    };
-    // Before this file's first buffer is queued, so nothing of it can be ahead of the newline.
-    if file.torn_tail && !file.touched {
-        (&*handle)
-            .write_all(b"\n")
-            .map_err(|e| Error::io("append to", &*file.path, e))?;
-    }
+    // What a first append needs (directories, the newline after a torn line) happens once, with
+    // the file's first buffer, so nothing of it can be ahead of the newline.
+    let opening = Opening::new(
+        Arc::clone(root),
+        file.created && !file.touched,
+        file.torn_tail && !file.touched,
+    );
     file.touched = true;
     if file.keep_open {
         let full = std::mem::take(&mut file.buf);
-        file.buf = writer.write(index, &file.path, &handle, full)?;
-        file.handle = Some(handle);
+        file.buf = writer.write(index, &file.path, opening, full)?;
     } else {
-        (&*handle)
+        let handle = open_log(&file.path, &opening, new_entries)?;
+        (&handle)
             .write_all(&file.buf)
             .map_err(|e| Error::io("append to", &*file.path, e))?;
         file.buf.clear();
