@@ -162,6 +162,22 @@ impl TlsCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The test database as `pg_dump` prints it (to look for values that must not be stored).
+    pub fn dump(&self) -> String {
+        let out = pg_command(is_root(), &self.bin.join("pg_dump"))
+            .args(["-U", "postgres", "-h"])
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string(), &self.database])
+            .output()
+            .expect("run pg_dump");
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The server's log (connection refusals, TLS errors).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
