@@ -33,7 +33,8 @@ const ROLLOUT_LOCK_SPACE: i32 = 0x7461_7572;
 
 /// A PostgreSQL-backed registry.
 pub struct PgStore {
-    target: ConnectTarget,
+    // Boxed: the TLS settings are large and `AnyStore` holds a `PgStore` inline.
+    target: Box<ConnectTarget>,
     client: Mutex<Client>,
 }
 
@@ -58,7 +59,7 @@ impl PgStore {
     pub async fn connect_to(target: ConnectTarget) -> Result<PgStore> {
         let client = target.connect().await?;
         Ok(PgStore {
-            target,
+            target: Box::new(target),
             client: Mutex::new(client),
         })
     }
