@@ -6,9 +6,14 @@
 //! answer is `None` with the reason printed, unless `CI` is set: then it panics, because CI must
 //! run these tests. `TAU_TEST_PG_PORT` points at another local server reachable as the
 //! `postgres` OS user through `su`.
+//!
+//! [`TlsCluster`] is a private TLS-only server of its own, for the `sslmode` tests.
 
 use std::process::Command;
 use std::sync::OnceLock;
+
+mod tls;
+pub use tls::TlsCluster;
 
 /// A database that exists for the life of this value.
 pub struct Database {

@@ -23,8 +23,20 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts a prod agent owning `container` with images under `REGISTRY/org`.
+    /// Starts a prod agent owning `container` with images under `REGISTRY/org`, settling for 1 s
+    /// and stopping with a 2 s timeout.
     pub fn start(lab: &Lab, dir: &Path, container: &str) -> Agent {
+        Self::start_tuned(
+            lab,
+            dir,
+            container,
+            "settle_seconds = 1\nstop_timeout_seconds = 2\n",
+        )
+    }
+
+    /// As [`Agent::start`], with `tuning` (TOML lines: `settle_seconds`, `stop_timeout_seconds`,
+    /// `health_url`) instead of the short defaults.
+    pub fn start_tuned(lab: &Lab, dir: &Path, container: &str, tuning: &str) -> Agent {
         let config = dir.join("agent.toml");
         let audit_log = dir.join("agent-audit.jsonl");
         std::fs::write(
@@ -37,9 +49,7 @@ image_repositories = ["{registry}/org"]
 audit_log = "{audit}"
 state_dir = "{state}"
 engine = "{engine}"
-settle_seconds = 1
-stop_timeout_seconds = 2
-
+{tuning}
 [volumes]
 
 [[service_tokens]]

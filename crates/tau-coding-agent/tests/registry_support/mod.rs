@@ -7,12 +7,14 @@ pub mod agent;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use tau_testkit::pg::Database;
+use tau_testkit::pg::{Database, TlsCluster};
 
 /// Where a test's registry lives.
 pub enum Store {
     File(tempfile::TempDir),
     Pg(Database, tempfile::TempDir),
+    /// A private TLS-only server, reached with the given `DATABASE_URL`.
+    PgTls(TlsCluster, tempfile::TempDir, String),
 }
 
 impl Store {
@@ -20,13 +22,14 @@ impl Store {
         match self {
             Store::File(_) => "file",
             Store::Pg(..) => "postgres",
+            Store::PgTls(..) => "postgres over TLS",
         }
     }
 
     /// A scratch dir for files the test writes (the apply file).
     pub fn scratch(&self) -> &Path {
         match self {
-            Store::File(d) | Store::Pg(_, d) => d.path(),
+            Store::File(d) | Store::Pg(_, d) | Store::PgTls(_, d, _) => d.path(),
         }
     }
 
@@ -38,7 +41,11 @@ impl Store {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tau"));
         for (key, _) in std::env::vars() {
-            if key.starts_with("TAU_") || key == "DATABASE_URL" || key.starts_with("CF_ACCESS_") {
+            if key.starts_with("TAU_")
+                || key == "DATABASE_URL"
+                || key.starts_with("PGSSL")
+                || key.starts_with("CF_ACCESS_")
+            {
                 cmd.env_remove(key);
             }
         }
@@ -49,6 +56,9 @@ impl Store {
             }
             Store::Pg(db, _) => {
                 cmd.env("DATABASE_URL", &db.url);
+            }
+            Store::PgTls(_, _, url) => {
+                cmd.env("DATABASE_URL", url);
             }
         }
         cmd
@@ -88,6 +98,7 @@ impl Store {
                     .join("\n")
             }
             Store::Pg(db, _) => db.dump(),
+            Store::PgTls(cluster, ..) => cluster.dump(),
         }
     }
 

@@ -11,11 +11,17 @@ mod file;
 mod file_log;
 mod pg;
 mod pg_rows;
+mod pg_tls;
+mod pg_url;
 #[cfg(test)]
 pub(crate) mod suite;
+#[cfg(test)]
+mod tls_suite;
 
 pub use file::FileStore;
 pub use pg::PgStore;
+pub use pg_tls::ConnectTarget;
+pub use pg_url::SslMode;
 
 use crate::model::{
     AgentCatalog, AgentEntry, DeploySpec, ImageTagHistory, K8sPullSecretLink, RegistryAccount,

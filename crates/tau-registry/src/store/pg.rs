@@ -6,17 +6,19 @@
 //! update. A rollout holds a session advisory lock per agent on a connection of its own; if the
 //! process dies the server drops the connection and the lock with it.
 //!
+//! The connection honours libpq's `sslmode`/`sslrootcert` (see [`super::ConnectTarget`]).
+//!
 //! Ids and times cross the wire as text (`::text::uuid`, `to_char(…)`) so both stores hold the
 //! same strings.
 
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::pg_rows::{
     account, account_cols, catalog, catalog_cols, history, history_cols, link, link_cols, spec,
 };
 
-use super::{ApplyPlan, Recorded, Snapshot, Store};
+use super::{ApplyPlan, ConnectTarget, Recorded, Snapshot, Store};
 use crate::model::{AgentEntry, DeploySpec, ImageTagHistory, RolloutStatus};
 use crate::{Error, Result};
 
@@ -31,22 +33,9 @@ const ROLLOUT_LOCK_SPACE: i32 = 0x7461_7572;
 
 /// A PostgreSQL-backed registry.
 pub struct PgStore {
-    url: String,
+    // Boxed: the TLS settings are large and `AnyStore` holds a `PgStore` inline.
+    target: Box<ConnectTarget>,
     client: Mutex<Client>,
-}
-
-async fn connect(url: &str) -> Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
-        // The URL may hold a password: never part of the message.
-        Error::Postgres(format!(
-            "cannot connect to DATABASE_URL: {}",
-            crate::policy::secret::redact(&e.to_string())
-        ))
-    })?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
 }
 
 /// Names the fix when the tables are missing.
@@ -61,10 +50,17 @@ fn missing_tables(e: tokio_postgres::Error) -> Error {
 }
 
 impl PgStore {
+    /// Connects to `url` (a `DATABASE_URL`), with `PGSSLMODE`/`PGSSLROOTCERT` from the process
+    /// environment as defaults, like libpq.
     pub async fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_to(ConnectTarget::parse(url, |k| std::env::var(k).ok())?).await
+    }
+
+    pub async fn connect_to(target: ConnectTarget) -> Result<PgStore> {
+        let client = target.connect().await?;
         Ok(PgStore {
-            url: url.to_string(),
-            client: Mutex::new(connect(url).await?),
+            target: Box::new(target),
+            client: Mutex::new(client),
         })
     }
 
@@ -418,7 +414,7 @@ impl Store for PgStore {
     }
 
     async fn lock_agent(&self, agent_id: &str) -> Result<PgAgentLock> {
-        let client = connect(&self.url).await?;
+        let client = self.target.connect().await?;
         client
             .execute(
                 "SELECT pg_advisory_lock($1, hashtext($2))",

@@ -1,5 +1,6 @@
 //! One suite, every store: each case is a generic fn over [`Store`], instantiated for the file
-//! store (in a temp dir) and for PostgreSQL (a fresh database from `tau_testkit::pg`).
+//! store (in a temp dir), for PostgreSQL (a fresh database from `tau_testkit::pg`) and for a
+//! private TLS-only PostgreSQL reached with `sslmode=verify-full` (`tau_testkit::pg::TlsCluster`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -244,6 +245,20 @@ macro_rules! suite {
                 async fn $case() {
                     let Some(db) = tau_testkit::pg::Database::create() else { return };
                     let store = super::pg_store(&db.url).await;
+                    super::$case(store).await;
+                }
+            )*
+        }
+        mod postgres_tls_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(cluster) = tau_testkit::pg::TlsCluster::start() else { return };
+                    let url = cluster.url(&format!(
+                        "sslmode=verify-full&sslrootcert={}",
+                        cluster.ca_path.display()
+                    ));
+                    let store = super::pg_store(&url).await;
                     super::$case(store).await;
                 }
             )*
