@@ -175,11 +175,12 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(doc["run"]["updated"], true);
     let put = &server.since(mark)[0];
+    assert_eq!(put.headers["x-amz-target"], "secretsmanager.PutSecretValue");
     assert_eq!(
-        put.headers["x-amz-target"],
-        "secretsmanager.PutSecretValue"
+        put.json()["SecretId"],
+        SECRET_ARN,
+        "the recorded secret gets the new value"
     );
-    assert_eq!(put.json()["SecretId"], SECRET_ARN, "the recorded secret gets the new value");
     let update = &server.since(mark)[1];
     assert_eq!(update.headers["x-amz-target"], "AppRunner.UpdateService");
     assert_eq!(update.json()["ServiceArn"], ARN);
@@ -206,7 +207,10 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
     assert_eq!(
         deletes,
         [
-            ("AppRunner.DeleteService".to_string(), json!({"ServiceArn": ARN})),
+            (
+                "AppRunner.DeleteService".to_string(),
+                json!({"ServiceArn": ARN})
+            ),
             (
                 "secretsmanager.DeleteSecret".to_string(),
                 json!({"SecretId": SECRET_ARN, "ForceDeleteWithoutRecovery": true})
@@ -351,10 +355,7 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
         reqs[1].json(),
         json!({"replication": {"automatic": {}}, "labels": {"managed-by": "tau", "tau-service": "hello"}})
     );
-    assert_eq!(
-        reqs[2].target,
-        format!("/v1/{GCP_SECRET}:addVersion")
-    );
+    assert_eq!(reqs[2].target, format!("/v1/{GCP_SECRET}:addVersion"));
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET_VALUE);
     assert_eq!(reqs[2].json(), json!({"payload": {"data": b64}}));

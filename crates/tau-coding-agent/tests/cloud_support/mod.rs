@@ -249,11 +249,18 @@ pub fn secrets_manager(req: &Recorded) -> Option<(u16, Value)> {
         .headers
         .get("x-amz-target")?
         .strip_prefix("secretsmanager.")?;
-    let answer = serde_json::json!({"ARN": SECRET_ARN, "Name": "tau/hello/DB_PASSWORD", "VersionId": "v1"});
+    let answer =
+        serde_json::json!({"ARN": SECRET_ARN, "Name": "tau/hello/DB_PASSWORD", "VersionId": "v1"});
     Some(match op {
         "CreateSecret" | "PutSecretValue" => (200, answer),
-        "DeleteSecret" => (200, serde_json::json!({"ARN": SECRET_ARN, "Name": "tau/hello/DB_PASSWORD"})),
-        _ => (400, serde_json::json!({"__type": "InvalidAction", "message": "unknown"})),
+        "DeleteSecret" => (
+            200,
+            serde_json::json!({"ARN": SECRET_ARN, "Name": "tau/hello/DB_PASSWORD"}),
+        ),
+        _ => (
+            400,
+            serde_json::json!({"__type": "InvalidAction", "message": "unknown"}),
+        ),
     })
 }
 
@@ -275,7 +282,10 @@ pub fn secret_manager(req: &Recorded, seen: usize) -> Option<(u16, Value)> {
             serde_json::json!({"name": "projects/314159/secrets/tau-hello-DB_PASSWORD", "replication": {"automatic": {}}}),
         ),
         "DELETE" => (200, serde_json::json!({})),
-        _ => (404, serde_json::json!({"error": {"code": 404, "message": "not found"}})),
+        _ => (
+            404,
+            serde_json::json!({"error": {"code": 404, "message": "not found"}}),
+        ),
     })
 }
 
