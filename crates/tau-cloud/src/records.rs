@@ -33,6 +33,22 @@ pub struct Record {
     pub created_at: String,
     /// Last deploy or update, RFC 3339 UTC.
     pub updated_at: String,
+    /// Secrets tau wrote to the provider's secret manager for `secret_env` values (ids only,
+    /// never a value), so `destroy` can delete the ones it created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<ManagedSecret>,
+}
+
+/// A secret in the provider's secret manager that holds a `secret_env` value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedSecret {
+    /// The service's environment variable it feeds.
+    pub variable: String,
+    /// The secret's ARN (AWS) or resource name `projects/P/secrets/S` (Google).
+    pub id: String,
+    /// tau's create made it (not an existing secret of the same name it wrote a value to);
+    /// only those are deleted by `destroy`.
+    pub created_by_tau: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -187,6 +203,7 @@ mod tests {
             image_digest: digest.into(),
             created_at: at.into(),
             updated_at: at.into(),
+            secrets: Vec::new(),
         }
     }
 

@@ -81,19 +81,27 @@ fn gcp_dry_run_lists_build_push_create_and_get_with_the_cloud_run_body() {
     assert_eq!(calls(&doc), [
         ("POST".into(), "unix:///nonexistent/engine.sock/v1.41/build?t=europe-docker.pkg.dev/org/hello:v1.0.0".into()),
         ("POST".into(), "unix:///nonexistent/engine.sock/v1.41/images/europe-docker.pkg.dev/org/hello/push?tag=v1.0.0".into()),
+        ("POST".into(), "https://secretmanager.googleapis.com/v1/projects/acme-prod/secrets?secretId=tau-hello-DB_PASSWORD".into()),
+        ("POST".into(), "https://secretmanager.googleapis.com/v1/projects/acme-prod/secrets/tau-hello-DB_PASSWORD:addVersion".into()),
         ("POST".into(), "https://run.googleapis.com/v2/projects/acme-prod/locations/europe-west1/services?serviceId=hello".into()),
         ("GET".into(), "https://run.googleapis.com/v2/projects/acme-prod/locations/europe-west1/services/hello".into()),
     ]);
-    let container = &doc["requests"][2]["body"]["template"]["containers"][0];
+    assert_eq!(
+        doc["requests"][3]["body"],
+        json!({"payload": {"data": "<secret from $HELLO_DB_PASSWORD>"}})
+    );
+    let container = &doc["requests"][4]["body"]["template"]["containers"][0];
     assert_eq!(
         container["env"],
         json!([
-            {"name": "DB_PASSWORD", "value": "<secret from $HELLO_DB_PASSWORD>"},
+            {"name": "DB_PASSWORD", "valueSource": {"secretKeyRef": {
+                "secret": "projects/acme-prod/secrets/tau-hello-DB_PASSWORD",
+                "version": "<the version the addVersion answer names>"}}},
             {"name": "MODE", "value": "prod"},
         ])
     );
     assert_eq!(
-        doc["requests"][2]["body"]["template"]["scaling"],
+        doc["requests"][4]["body"]["template"]["scaling"],
         json!({"minInstanceCount": 0, "maxInstanceCount": 3})
     );
 }
@@ -101,7 +109,16 @@ fn gcp_dry_run_lists_build_push_create_and_get_with_the_cloud_run_body() {
 #[test]
 fn aws_dry_run_shows_the_app_runner_create_service_call() {
     let (doc, _dir) = dry_run(AWS_TARGET, AWS_REGISTRY, &[]);
-    let create = &doc["requests"][2];
+    let secret = &doc["requests"][2];
+    assert_eq!(
+        secret["url"],
+        "https://secretsmanager.eu-west-1.amazonaws.com/"
+    );
+    assert_eq!(
+        secret["body"]["SecretString"],
+        "<secret from $HELLO_DB_PASSWORD>"
+    );
+    let create = &doc["requests"][3];
     assert_eq!(create["url"], "https://apprunner.eu-west-1.amazonaws.com/");
     assert_eq!(
         create["headers"],
@@ -116,8 +133,134 @@ fn aws_dry_run_shows_the_app_runner_create_service_call() {
     );
     assert_eq!(
         create["body"]["InstanceConfiguration"],
-        json!({"Cpu": "1 vCPU", "Memory": "2 GB"})
+        json!({"Cpu": "1 vCPU", "Memory": "2 GB", "InstanceRoleArn": "arn:aws:iam::123456789012:role/AppRunnerInstance"})
     );
+    assert_eq!(
+        create["body"]["SourceConfiguration"]["ImageRepository"]["ImageConfiguration"],
+        json!({"Port": "8080", "RuntimeEnvironmentVariables": {"MODE": "prod"},
+            "RuntimeEnvironmentSecrets": {"DB_PASSWORD": "<ARN of secret tau/hello/DB_PASSWORD from the CreateSecret answer>"}})
+    );
+}
+
+#[test]
+fn ecs_express_dry_run_shows_the_secret_write_and_the_create_express_gateway_service_call() {
+    let (doc, _dir) = dry_run(ECS_TARGET, AWS_REGISTRY, &[]);
+    let targets: Vec<&str> = doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["headers"].as_array())
+        .flatten()
+        .filter(|h| h[0] == "x-amz-target")
+        .map(|h| h[1].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "secretsmanager.CreateSecret",
+            "AmazonEC2ContainerServiceV20141113.CreateExpressGatewayService",
+            "AmazonEC2ContainerServiceV20141113.DescribeExpressGatewayService"
+        ]
+    );
+    let create = &doc["requests"][3];
+    assert_eq!(create["url"], "https://ecs.eu-west-1.amazonaws.com/");
+    assert_eq!(
+        create["body"],
+        json!({
+            "serviceName": "hello",
+            "infrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "healthCheckPath": "/health",
+            "primaryContainer": {
+                "image": format!("{AWS_REGISTRY}/org/hello:v1.0.0"),
+                "containerPort": 8080,
+                "environment": [{"name": "MODE", "value": "prod"}],
+                "secrets": [{"name": "DB_PASSWORD", "valueFrom": "<ARN of secret tau/hello/DB_PASSWORD from the CreateSecret answer>"}],
+            },
+            "cpu": "1024",
+            "memory": "2048",
+            "scalingTarget": {"minTaskCount": 1, "maxTaskCount": 4},
+            "tags": [{"key": "managed-by", "value": "tau"}],
+        })
+    );
+    assert_eq!(
+        doc["requests"][4]["body"],
+        json!({"serviceArn": "<id from the create answer>"})
+    );
+}
+
+#[test]
+fn a_secret_ref_is_sent_as_a_reference_with_no_secret_manager_write() {
+    let dir = project(GCP_TARGET, GCP_REGISTRY);
+    let yaml = std::fs::read_to_string(dir.path().join("tau.yaml"))
+        .unwrap()
+        .replace(
+            "{secret_env: HELLO_DB_PASSWORD}",
+            "{secret_ref: projects/acme-prod/secrets/db-password/versions/7}",
+        );
+    std::fs::write(dir.path().join("tau.yaml"), yaml).unwrap();
+    let out = tau_in(dir.path())
+        .args([
+            "deploy",
+            "run",
+            "--dry-run",
+            "--json",
+            "--image",
+            "europe-docker.pkg.dev/acme-prod/org/hello@sha256:ab",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    let doc = json_of(&out);
+    assert_eq!(
+        calls(&doc).len(),
+        2,
+        "create and get only: {:?}",
+        calls(&doc)
+    );
+    assert_eq!(
+        doc["requests"][0]["body"]["template"]["containers"][0]["env"][0],
+        json!({"name": "DB_PASSWORD", "valueSource": {"secretKeyRef": {"secret": "projects/acme-prod/secrets/db-password", "version": "7"}}})
+    );
+    // The same reference on aws is refused with the field and the shape aws expects.
+    let aws = project(AWS_TARGET, AWS_REGISTRY);
+    let yaml = std::fs::read_to_string(aws.path().join("tau.yaml"))
+        .unwrap()
+        .replace(
+            "{secret_env: HELLO_DB_PASSWORD}",
+            "{secret_ref: projects/acme-prod/secrets/db-password}",
+        );
+    std::fs::write(aws.path().join("tau.yaml"), yaml).unwrap();
+    let out = tau_in(aws.path())
+        .args(["deploy", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let problem = &json_of(&out)["error"]["problems"][0];
+    assert_eq!(
+        problem["field"],
+        "deployment.environment.DB_PASSWORD.secret_ref"
+    );
+    assert!(problem["expected"]
+        .as_str()
+        .unwrap()
+        .contains("arn:aws:secretsmanager"));
+}
+
+#[test]
+fn app_runner_with_a_secret_and_no_instance_role_is_refused_with_the_field_named() {
+    let target = AWS_TARGET.replace(
+        ", instance_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerInstance'",
+        "",
+    );
+    let dir = project(&target, AWS_REGISTRY);
+    let out = tau_in(dir.path())
+        .args(["deploy", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let problem = &json_of(&out)["error"]["problems"][0];
+    assert_eq!(problem["field"], "deployment.target.aws.instance_role_arn");
 }
 
 #[test]
@@ -213,7 +356,8 @@ fn text_dry_run_prints_the_dockerfile_and_every_request_for_people() {
         "--- Dockerfile (generated) ---",
         "FROM busybox:1.36",
         "image: europe-docker.pkg.dev/org/hello:v1.0.0",
-        "--- request 3: create service ---",
+        "--- request 3: create the secret (Secret Manager) ---",
+        "--- request 5: create service ---",
         "\"containerPort\": 8080",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");

@@ -53,6 +53,9 @@ const ARN: &str =
     "arn:aws:apprunner:eu-west-1:123456789012:service/hello/8fe1e10304f84fd2b0df550fe98a71fa";
 
 fn app_runner(req: &Recorded, seen: usize) -> (u16, Value) {
+    if let Some(answer) = secrets_manager(req) {
+        return answer;
+    }
     let service = |status: &str| json!({"Service": {"ServiceArn": ARN, "ServiceName": "hello", "ServiceUrl": "h8x2.eu-west-1.awsapprunner.com", "Status": status}, "OperationId": "op-1"});
     match req.headers.get("x-amz-target").map(String::as_str) {
         Some("AppRunner.CreateService" | "AppRunner.UpdateService" | "AppRunner.DeleteService") => {
@@ -76,6 +79,7 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
     let dir = project(AWS_TARGET, AWS_REGISTRY);
     let envs = [
         ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_AWS_SECRETS_ENDPOINT", server.base.as_str()),
         ("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST"),
         ("AWS_SECRET_ACCESS_KEY", "test-secret-key"),
         ("AWS_SESSION_TOKEN", "test-session-token"),
@@ -98,12 +102,30 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
     assert_eq!(
         targets,
         [
+            "secretsmanager.CreateSecret",
             "AppRunner.CreateService",
             "AppRunner.DescribeService",
             "AppRunner.DescribeService"
         ]
     );
-    let create = &reqs[0];
+    let secret = reqs[0].json();
+    assert_eq!(
+        (
+            secret["Name"].as_str(),
+            secret["SecretString"].as_str(),
+            reqs[0].headers["content-type"].as_str()
+        ),
+        (
+            Some("tau/hello/DB_PASSWORD"),
+            Some(SECRET_VALUE),
+            "application/x-amz-json-1.1"
+        )
+    );
+    assert!(
+        reqs[0].headers["authorization"].contains("/eu-west-1/secretsmanager/aws4_request"),
+        "Secrets Manager requests are signed for secretsmanager"
+    );
+    let create = &reqs[1];
     assert_eq!(
         (create.method.as_str(), create.target.as_str()),
         ("POST", "/")
@@ -129,16 +151,18 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
                 "ImageRepository": {
                     "ImageIdentifier": image,
                     "ImageRepositoryType": "ECR",
-                    "ImageConfiguration": {"Port": "8080", "RuntimeEnvironmentVariables": {"DB_PASSWORD": SECRET_VALUE, "MODE": "prod"}},
+                    "ImageConfiguration": {"Port": "8080", "RuntimeEnvironmentVariables": {"MODE": "prod"},
+                        "RuntimeEnvironmentSecrets": {"DB_PASSWORD": SECRET_ARN}},
                 },
                 "AutoDeploymentsEnabled": false,
                 "AuthenticationConfiguration": {"AccessRoleArn": "arn:aws:iam::123456789012:role/AppRunnerECRAccess"},
             },
-            "InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "2 GB"},
+            "InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "2 GB", "InstanceRoleArn": "arn:aws:iam::123456789012:role/AppRunnerInstance"},
             "HealthCheckConfiguration": {"Protocol": "HTTP", "Path": "/health"},
         })
     );
-    assert_eq!(reqs[1].json(), json!({"ServiceArn": ARN}));
+    assert_eq!(reqs[2].json(), json!({"ServiceArn": ARN}));
+    assert_eq!(doc["run"]["secrets"], json!([SECRET_ARN]));
     assert!(
         !text.contains(SECRET_VALUE) && !records(dir.path()).contains(SECRET_VALUE),
         "the secret leaked into output or records"
@@ -150,7 +174,14 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
     let (code, doc, text) = run_image(dir.path(), &envs, &image);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(doc["run"]["updated"], true);
-    let update = &server.since(mark)[0];
+    let put = &server.since(mark)[0];
+    assert_eq!(put.headers["x-amz-target"], "secretsmanager.PutSecretValue");
+    assert_eq!(
+        put.json()["SecretId"],
+        SECRET_ARN,
+        "the recorded secret gets the new value"
+    );
+    let update = &server.since(mark)[1];
     assert_eq!(update.headers["x-amz-target"], "AppRunner.UpdateService");
     assert_eq!(update.json()["ServiceArn"], ARN);
     assert!(
@@ -168,11 +199,40 @@ fn aws_app_runner_full_flow_signs_requests_and_updates_in_place() {
     let (code, doc, text) = run(dir.path(), &envs, &["destroy"]);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(doc["destroy"]["service_id"], ARN);
-    let delete = &server.since(mark)[0];
+    let deletes: Vec<(String, Value)> = server
+        .since(mark)
+        .iter()
+        .map(|r| (r.headers["x-amz-target"].clone(), r.json()))
+        .collect();
     assert_eq!(
-        (delete.headers["x-amz-target"].as_str(), delete.json()),
-        ("AppRunner.DeleteService", json!({"ServiceArn": ARN}))
+        deletes,
+        [
+            (
+                "AppRunner.DeleteService".to_string(),
+                json!({"ServiceArn": ARN})
+            ),
+            (
+                "secretsmanager.DeleteSecret".to_string(),
+                json!({"SecretId": SECRET_ARN, "ForceDeleteWithoutRecovery": true})
+            ),
+        ]
     );
+    assert_eq!(doc["secrets"]["deleted"], json!([SECRET_ARN]));
+    // The value went to Secrets Manager only: no other request and no file under .tau has it.
+    for r in server.requests() {
+        let is_secret_write = matches!(
+            r.headers["x-amz-target"].as_str(),
+            "secretsmanager.CreateSecret" | "secretsmanager.PutSecretValue"
+        );
+        assert_eq!(
+            r.body.contains(SECRET_VALUE) || r.target.contains(SECRET_VALUE),
+            is_secret_write,
+            "{} {}",
+            r.headers["x-amz-target"],
+            r.body
+        );
+    }
+    assert!(!all_files_text(&dir.path().join(".tau")).contains(SECRET_VALUE));
     assert!(
         !records(dir.path()).contains(ARN),
         "the record outlived the service"
@@ -186,6 +246,7 @@ fn missing_aws_credentials_are_named_with_a_remedy_and_nothing_is_sent() {
     let image = aws_image();
     let envs = [
         ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_AWS_SECRETS_ENDPOINT", server.base.as_str()),
         ("HELLO_DB_PASSWORD", "x"),
     ];
     let (code, doc, _) = run_image(dir.path(), &envs, &image);
@@ -206,6 +267,7 @@ fn a_missing_secret_variable_is_named_and_its_service_is_not_touched() {
     let dir = project(AWS_TARGET, AWS_REGISTRY);
     let envs = [
         ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_AWS_SECRETS_ENDPOINT", server.base.as_str()),
         ("AWS_ACCESS_KEY_ID", "A"),
         ("AWS_SECRET_ACCESS_KEY", "B"),
     ];
@@ -223,7 +285,10 @@ fn a_missing_secret_variable_is_named_and_its_service_is_not_touched() {
 
 const RUN_NAME: &str = "projects/acme-prod/locations/europe-west1/services/hello";
 
-fn cloud_run(req: &Recorded, _seen: usize) -> (u16, Value) {
+fn cloud_run(req: &Recorded, seen: usize) -> (u16, Value) {
+    if let Some(answer) = secret_manager(req, seen) {
+        return answer;
+    }
     let operation =
         json!({"name": "projects/acme-prod/locations/europe-west1/operations/op-1", "done": false});
     match (req.method.as_str(), req.target.as_str()) {
@@ -260,6 +325,7 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
         "refresh_token": "1//refresh", "token_uri": format!("{}/token", server.base)}).to_string()).unwrap();
     let envs = [
         ("TAU_CLOUD_GCP_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_GCP_SECRETS_ENDPOINT", server.base.as_str()),
         ("GOOGLE_APPLICATION_CREDENTIALS", adc.to_str().unwrap()),
         ("HELLO_DB_PASSWORD", SECRET_VALUE),
     ];
@@ -278,7 +344,23 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
         "application/x-www-form-urlencoded"
     );
     assert_eq!(reqs[0].body, "grant_type=refresh_token&client_id=cid.apps.googleusercontent.com&client_secret=csecret&refresh_token=1%2F%2Frefresh");
-    let create = &reqs[1];
+    assert_eq!(
+        (reqs[1].method.as_str(), reqs[1].target.as_str()),
+        (
+            "POST",
+            "/v1/projects/acme-prod/secrets?secretId=tau-hello-DB_PASSWORD"
+        )
+    );
+    assert_eq!(
+        reqs[1].json(),
+        json!({"replication": {"automatic": {}}, "labels": {"managed-by": "tau", "tau-service": "hello"}})
+    );
+    assert_eq!(reqs[2].target, format!("/v1/{GCP_SECRET}:addVersion"));
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET_VALUE);
+    assert_eq!(reqs[2].json(), json!({"payload": {"data": b64}}));
+    assert_eq!(reqs[2].headers["authorization"], "Bearer ya29.test-token");
+    let create = &reqs[3];
     assert_eq!(
         (create.method.as_str(), create.target.as_str()),
         (
@@ -294,7 +376,7 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
             "containers": [{
                 "image": image,
                 "ports": [{"containerPort": 8080}],
-                "env": [{"name": "DB_PASSWORD", "value": SECRET_VALUE}, {"name": "MODE", "value": "prod"}],
+                "env": [{"name": "DB_PASSWORD", "valueSource": {"secretKeyRef": {"secret": GCP_SECRET, "version": "1"}}}, {"name": "MODE", "value": "prod"}],
                 "resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}},
                 "startupProbe": probe, "livenessProbe": probe,
             }],
@@ -303,7 +385,7 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
         }})
     );
     assert_eq!(
-        (reqs[2].method.as_str(), reqs[2].target.as_str()),
+        (reqs[4].method.as_str(), reqs[4].target.as_str()),
         ("GET", format!("/v2/{RUN_NAME}").as_str())
     );
     assert!(!text.contains(SECRET_VALUE) && !records(dir.path()).contains(SECRET_VALUE));
@@ -320,23 +402,38 @@ fn gcp_cloud_run_full_flow_with_application_default_credentials() {
         (patch.method.as_str(), patch.target.as_str()),
         ("PATCH", format!("/v2/{RUN_NAME}").as_str())
     );
+    // The update pins the version the second addVersion answered.
+    assert_eq!(
+        patch.json()["template"]["containers"][0]["env"][0]["valueSource"]["secretKeyRef"],
+        json!({"secret": GCP_SECRET, "version": "2"})
+    );
 
     let mark = server.requests().len();
     let (code, _, text) = run(dir.path(), &envs, &["destroy"]);
     assert_eq!(code, Some(0), "{text}");
-    let delete = server
+    let deletes: Vec<(String, String)> = server
         .since(mark)
         .into_iter()
-        .find(|r| r.method != "POST")
-        .unwrap();
+        .filter(|r| r.method != "POST")
+        .map(|r| (r.method, r.target))
+        .collect();
     assert_eq!(
-        (
-            delete.method.as_str(),
-            delete.target.as_str(),
-            delete.body.as_str()
-        ),
-        ("DELETE", format!("/v2/{RUN_NAME}").as_str(), "")
+        deletes,
+        [
+            ("DELETE".to_string(), format!("/v2/{RUN_NAME}")),
+            ("DELETE".to_string(), format!("/v1/{GCP_SECRET}")),
+        ]
     );
+    for r in server.requests() {
+        assert_eq!(
+            r.body.contains(&b64) || r.body.contains(SECRET_VALUE),
+            r.target.ends_with(":addVersion"),
+            "the value is only in the addVersion payload: {} {}",
+            r.method,
+            r.target
+        );
+    }
+    assert!(!all_files_text(&dir.path().join(".tau")).contains(SECRET_VALUE));
 }
 
 #[test]
@@ -357,15 +454,16 @@ fn gcp_create_on_an_existing_service_turns_into_an_update() {
     let dir = project(GCP_TARGET, GCP_REGISTRY);
     let envs = [
         ("TAU_CLOUD_GCP_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_GCP_SECRETS_ENDPOINT", server.base.as_str()),
         ("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.direct"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
     let (code, _, text) = run_image(dir.path(), &envs, &gcp_image());
     assert_eq!(code, Some(0), "{text}");
     let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["POST", "PATCH", "GET"]);
+    assert_eq!(methods, ["POST", "POST", "POST", "PATCH", "GET"]);
     assert_eq!(
-        server.requests()[1].headers["authorization"],
+        server.requests()[3].headers["authorization"],
         "Bearer ya29.direct"
     );
 }
@@ -381,6 +479,7 @@ fn a_provider_refusal_is_reported_with_its_message_and_no_record_is_written() {
     let dir = project(GCP_TARGET, GCP_REGISTRY);
     let envs = [
         ("TAU_CLOUD_GCP_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_GCP_SECRETS_ENDPOINT", server.base.as_str()),
         ("GOOGLE_OAUTH_ACCESS_TOKEN", "t"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
@@ -505,6 +604,7 @@ fn deploy_spans_are_exported_over_otlp_when_the_endpoint_is_set() {
     let dir = project(AWS_TARGET, AWS_REGISTRY);
     let envs = [
         ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_AWS_SECRETS_ENDPOINT", server.base.as_str()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", server.base.as_str()),
         ("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST"),
         ("AWS_SECRET_ACCESS_KEY", "test-secret-key"),
@@ -538,6 +638,7 @@ fn without_an_otlp_endpoint_nothing_is_exported() {
     let dir = project(AWS_TARGET, AWS_REGISTRY);
     let envs = [
         ("TAU_CLOUD_AWS_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_AWS_SECRETS_ENDPOINT", server.base.as_str()),
         ("AWS_ACCESS_KEY_ID", "A"),
         ("AWS_SECRET_ACCESS_KEY", "B"),
         ("HELLO_DB_PASSWORD", "x"),
@@ -559,6 +660,7 @@ fn a_service_still_pending_after_the_wait_is_refused_with_exit_3_but_recorded() 
     let dir = project(GCP_TARGET, GCP_REGISTRY);
     let envs = [
         ("TAU_CLOUD_GCP_ENDPOINT", server.base.as_str()),
+        ("TAU_CLOUD_GCP_SECRETS_ENDPOINT", server.base.as_str()),
         ("GOOGLE_OAUTH_ACCESS_TOKEN", "t"),
         ("HELLO_DB_PASSWORD", "x"),
     ];
@@ -586,6 +688,7 @@ fn quiet_prints_nothing_and_verbose_lists_each_request_on_stderr() {
             .args(["deploy", "run", "--image", &image])
             .args(args)
             .env("TAU_CLOUD_GCP_ENDPOINT", &server.base)
+            .env("TAU_CLOUD_GCP_SECRETS_ENDPOINT", &server.base)
             .env("GOOGLE_OAUTH_ACCESS_TOKEN", "t")
             .env("HELLO_DB_PASSWORD", SECRET_VALUE)
             .output()

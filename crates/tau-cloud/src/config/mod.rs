@@ -5,10 +5,12 @@
 //! expected). Values are checked against what each provider's API accepts, so a typo fails here
 //! rather than half-way through a deploy.
 
+mod aws;
 mod fields;
 mod parse;
 mod provider;
 mod rules;
+pub mod secret_ref;
 mod target;
 
 use std::collections::BTreeMap;
@@ -17,7 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use provider::{
-    AgentTarget, AwsTarget, AzureTarget, GcpTarget, LocalTarget, ProviderKind, Target,
+    AgentTarget, AppRunnerTarget, AwsService, AwsTarget, AzureTarget, EcsExpressTarget, GcpTarget,
+    LocalTarget, ProviderKind, Target,
 };
 
 use crate::{Error, Result};
@@ -82,13 +85,25 @@ pub enum TagStrategy {
     Custom,
 }
 
-/// An environment variable of the service: a plain value, or a reference to a variable of the
-/// deploying process whose value is read at deploy time and never printed or stored.
+/// An environment variable of the service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvValue {
     Plain(String),
+    /// A variable of the deploying process, read at deploy time and never printed or stored by
+    /// tau. On aws and gcp it is first written to the provider's secret manager and the service
+    /// refers to it there; on azure it goes into the app's secret store.
     SecretEnv(String),
+    /// A secret already in the provider's secret manager; only this reference is sent (checked
+    /// per provider by [`secret_ref`]).
+    SecretRef(String),
+}
+
+impl EnvValue {
+    /// Whether the value is a secret (by variable or by reference).
+    pub fn is_secret(&self) -> bool {
+        !matches!(self, EnvValue::Plain(_))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

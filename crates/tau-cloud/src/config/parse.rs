@@ -50,18 +50,12 @@ pub(super) fn parse(
         .mapping(&mut p, "build", true)
         .and_then(|mut b| build(&mut p, &mut b, file));
     d.finish(&mut p);
-    if let (Some(r), Some(Target::Aws(_))) = (&registry, &target) {
-        // App Runner pulls from ECR only; any other registry fails at deploy time, after the push.
-        let ecr = r.url == "public.ecr.aws"
-            || (r.url.contains(".dkr.ecr.") && r.url.ends_with(".amazonaws.com"));
-        if !ecr {
-            p.add(
-                "deployment.registry.url",
-                "an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com or public.ecr.aws) with provider aws: App Runner pulls from ECR only",
-                Some(quote(&r.url)),
-            );
-        }
-    }
+    cross_checks(
+        &mut p,
+        registry.as_ref(),
+        target.as_ref(),
+        environment.as_ref(),
+    );
     match (service, registry, target, port, environment, build) {
         (
             Some(service),
@@ -168,7 +162,7 @@ fn environment(p: &mut Problems, d: &mut Fields) -> Option<BTreeMap<String, EnvV
     let Some(map) = value.as_mapping() else {
         p.add(
             "deployment.environment",
-            "a mapping of variable names to values or {secret_env: NAME}",
+            "a mapping of variable names to values, {secret_env: NAME} or {secret_ref: ID}",
             Some(kind(value)),
         );
         return None;
@@ -195,6 +189,19 @@ fn environment(p: &mut Problems, d: &mut Fields) -> Option<BTreeMap<String, EnvV
             Value::String(s) => Some(EnvValue::Plain(s.clone())),
             Value::Number(n) => Some(EnvValue::Plain(n.to_string())),
             Value::Bool(b) => Some(EnvValue::Plain(b.to_string())),
+            Value::Mapping(m) if m.len() == 1 && m.get("secret_ref").is_some() => {
+                match m.get("secret_ref").and_then(Value::as_str) {
+                    Some(id) if !id.is_empty() => Some(EnvValue::SecretRef(id.to_string())),
+                    _ => {
+                        p.add(
+                            &format!("{field}.secret_ref"),
+                            "the id of a secret in the provider's secret manager",
+                            None,
+                        );
+                        None
+                    }
+                }
+            }
             Value::Mapping(m) if m.len() == 1 && m.get("secret_env").is_some() => {
                 match m.get("secret_env").and_then(Value::as_str) {
                     Some(var) if is_env_name(var) => Some(EnvValue::SecretEnv(var.to_string())),
@@ -211,7 +218,7 @@ fn environment(p: &mut Problems, d: &mut Fields) -> Option<BTreeMap<String, EnvV
             other => {
                 p.add(
                     &field,
-                    "a string, number, boolean or {secret_env: NAME}",
+                    "a string, number, boolean, {secret_env: NAME} or {secret_ref: ID}",
                     Some(kind(other)),
                 );
                 None
@@ -329,4 +336,63 @@ fn build(p: &mut Problems, b: &mut Fields, file: &Path) -> Option<BuildConfig> {
         }
     };
     Some(BuildConfig { context, source })
+}
+
+/// Rules that join two parts of the config: the registry or the environment against the target.
+fn cross_checks(
+    p: &mut Problems,
+    registry: Option<&RegistryConfig>,
+    target: Option<&Target>,
+    environment: Option<&BTreeMap<String, EnvValue>>,
+) {
+    let Some(target) = target else { return };
+    if let Some(env) = environment {
+        for (name, value) in env {
+            if let EnvValue::SecretRef(id) = value {
+                if let Some(expected) = super::secret_ref::problem(target.kind(), id) {
+                    p.add(
+                        &format!("deployment.environment.{name}.secret_ref"),
+                        expected,
+                        Some(quote(id)),
+                    );
+                }
+            }
+        }
+    }
+    let Target::Aws(aws) = target else { return };
+    let uses_secrets = environment.is_some_and(|e| e.values().any(EnvValue::is_secret));
+    let ecr = registry.map(|r| {
+        r.url == "public.ecr.aws"
+            || (r.url.contains(".dkr.ecr.") && r.url.ends_with(".amazonaws.com"))
+    });
+    match &aws.service {
+        AwsService::AppRunner(ar) => {
+            if let (Some(false), Some(r)) = (ecr, registry) {
+                // App Runner pulls from ECR only; any other registry fails at deploy time, after the push.
+                p.add(
+                    "deployment.registry.url",
+                    "an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com or public.ecr.aws) with App Runner: it pulls from ECR only",
+                    Some(quote(&r.url)),
+                );
+            }
+            if uses_secrets && ar.instance_role_arn.is_none() {
+                p.add(
+                    "deployment.target.aws.instance_role_arn",
+                    "an IAM role ARN (required when the environment has secret_env or secret_ref: App Runner reads the secrets with the instance role)",
+                    None,
+                );
+            }
+        }
+        AwsService::EcsExpress(_) => {
+            if let (Some(false), Some(r)) = (ecr, registry) {
+                if r.credentials_env_prefix.is_some() {
+                    p.add(
+                        "deployment.registry.credentials_env_prefix",
+                        "none with ECS Express and a registry other than ECR (ECS pulls private non-ECR images with a Secrets Manager secret tau does not manage; use ECR or a public image)",
+                        None,
+                    );
+                }
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use serde_yaml_ng::{Mapping, Value};
 
 use super::fields::{check, quote, Fields, Problems};
-use super::provider::{AWS_CPU, AWS_MEMORY, AZURE_CPU};
+use super::provider::AZURE_CPU;
 use super::rules::*;
 use super::*;
 
@@ -85,36 +85,7 @@ pub(super) fn target(p: &mut Problems, t: &mut Fields) -> Option<Target> {
                 agent,
             }))
         }
-        ProviderKind::Aws => {
-            let region = b.string(p, "region", Some("us-east-1")).filter(|s| {
-                check(
-                    p,
-                    "deployment.target.aws.region",
-                    s,
-                    is_region,
-                    "an AWS region such as us-east-1",
-                )
-            });
-            let cpu = b.one_of(p, "cpu", "1 vCPU", AWS_CPU);
-            let memory = b.one_of(p, "memory", "2 GB", AWS_MEMORY);
-            let role = b.string(p, "ecr_role_arn", None).filter(|s| {
-                check(
-                    p,
-                    "deployment.target.aws.ecr_role_arn",
-                    s,
-                    |s| s.starts_with("arn:aws") && s.contains(":iam::") && s.contains(":role/"),
-                    "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
-                )
-            });
-            Some(Target::Aws(AwsTarget {
-                region: region?,
-                cpu: cpu?,
-                memory: memory?,
-                ecr_role_arn: role?,
-                health_check_path: health?,
-                endpoint,
-            }))
-        }
+        ProviderKind::Aws => super::aws::aws(p, &mut b, health, endpoint).map(Target::Aws),
         ProviderKind::Gcp => {
             let project = b.string(p, "project_id", None).filter(|s| {
                 check(
@@ -238,6 +209,21 @@ pub(super) fn target(p: &mut Problems, t: &mut Fields) -> Option<Target> {
                     );
                 }
             }
+            let identity = b
+                .string(p, "key_vault_identity", Some("system"))
+                .filter(|s| {
+                    check(
+                        p,
+                        "deployment.target.azure.key_vault_identity",
+                        s,
+                        |s| {
+                            s == "system"
+                                || (s.starts_with("/subscriptions/")
+                                    && s.contains("/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"))
+                        },
+                        "system or a user-assigned identity's resource id (/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME)",
+                    )
+                });
             Some(Target::Azure(AzureTarget {
                 subscription_id: sub?,
                 resource_group: rg?,
@@ -247,6 +233,7 @@ pub(super) fn target(p: &mut Problems, t: &mut Fields) -> Option<Target> {
                 memory: memory?,
                 min_replicas: min? as u32,
                 max_replicas: max? as u32,
+                key_vault_identity: identity?,
                 health_check_path: health?,
                 endpoint,
             }))

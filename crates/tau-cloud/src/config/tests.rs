@@ -107,12 +107,115 @@ fn app_runner_needs_an_ecr_registry() {
         "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
         "provider: aws\n    aws: {ecr_role_arn: 'arn:aws:iam::123456789012:role/r'}",
     );
-    assert_eq!(problems(&aws)[0].field, "deployment.registry.url");
-    let ecr = aws.replace(
-        "url: 127.0.0.1:5000",
-        "url: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    let fields: Vec<String> = problems(&aws).into_iter().map(|p| p.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "deployment.registry.url",
+            // DB_PASSWORD is a secret: App Runner reads it with the instance role.
+            "deployment.target.aws.instance_role_arn"
+        ]
     );
-    assert!(parse(&ecr).is_ok());
+    let ecr = aws
+        .replace(
+            "url: 127.0.0.1:5000",
+            "url: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        )
+        .replace(
+            "role/r'}",
+            "role/r', instance_role_arn: 'arn:aws:iam::123456789012:role/i'}",
+        );
+    let Target::Aws(t) = parse(&ecr).unwrap().target else {
+        panic!()
+    };
+    let AwsService::AppRunner(ar) = t.service else {
+        panic!("app-runner is the default")
+    };
+    assert_eq!(
+        ar.instance_role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/i")
+    );
+}
+
+const ECS: &str = "provider: aws\n    aws: {service: ecs-express, region: eu-west-1, execution_role_arn: 'arn:aws:iam::123456789012:role/exec', infrastructure_role_arn: 'arn:aws:iam::123456789012:role/infra'}";
+
+#[test]
+fn ecs_express_takes_its_roles_and_sizes_and_any_registry() {
+    let yaml = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        ECS,
+    );
+    let Target::Aws(t) = parse(&yaml).unwrap().target else {
+        panic!()
+    };
+    let AwsService::EcsExpress(e) = t.service else {
+        panic!()
+    };
+    assert_eq!(
+        (e.cpu.as_str(), e.memory.as_str(), e.min_tasks, e.max_tasks),
+        ("1024", "2048", 1, 20)
+    );
+    let bad = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: aws\n    aws: {service: ecs-express, cpu: 1000, memory: 100, min_tasks: 5, max_tasks: 2, ecr_role_arn: 'arn:aws:iam::1:role/r'}",
+    );
+    let fields: Vec<String> = problems(&bad).into_iter().map(|p| p.field).collect();
+    for f in [
+        "cpu",
+        "memory",
+        "execution_role_arn",
+        "infrastructure_role_arn",
+        "min_tasks",
+        "ecr_role_arn",
+    ] {
+        assert!(
+            fields.contains(&format!("deployment.target.aws.{f}")),
+            "{f} missing from {fields:?}"
+        );
+    }
+    let unknown = GOOD.replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: aws\n    aws: {service: fargate, ecr_role_arn: 'arn:aws:iam::1:role/r'}",
+    );
+    assert_eq!(problems(&unknown)[0].field, "deployment.target.aws.service");
+}
+
+#[test]
+fn secret_refs_are_checked_against_the_chosen_provider() {
+    let with_ref = |target: &str, id: &str| {
+        GOOD.replace(
+            "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+            target,
+        )
+        .replace("WORKERS: 4", &format!("DB_URL: {{secret_ref: '{id}'}}"))
+    };
+    let gcp = "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}";
+    let c = parse(&with_ref(
+        gcp,
+        "projects/acme-prod/secrets/db-url/versions/2",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.environment["DB_URL"],
+        EnvValue::SecretRef("projects/acme-prod/secrets/db-url/versions/2".into())
+    );
+    let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-url";
+    let found = problems(&with_ref(gcp, arn));
+    assert_eq!(found[0].field, "deployment.environment.DB_URL.secret_ref");
+    assert!(found[0].expected.contains("projects/PROJECT/secrets/NAME"));
+    assert!(parse(&with_ref(ECS, arn)).is_ok());
+    let local = problems(&with_ref("provider: local", arn));
+    assert_eq!(local[0].field, "deployment.environment.DB_URL.secret_ref");
+    assert!(local[0].expected.contains("secret_env"), "{:?}", local[0]);
+    let azure = "provider: azure\n    azure: {subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg, environment_name: env, key_vault_identity: me}";
+    let found = problems(&with_ref(
+        azure,
+        "https://acme-kv.vault.azure.net/secrets/db-url",
+    ));
+    assert_eq!(
+        found.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+        ["deployment.target.azure.key_vault_identity"]
+    );
 }
 
 #[test]

@@ -2,24 +2,60 @@
 //! SigV4-signed for service `apprunner`).
 //!
 //! App Runner stopped accepting new customers on 2026-04-30; AWS points new workloads to ECS
-//! Express Mode. This target is kept for accounts that already use App Runner. It pulls only from
-//! ECR, with `ecr_role_arn` as the access role.
+//! Express Mode ([`super::ecs`]). This target is kept for accounts that already use App Runner.
+//! It pulls only from ECR, with `ecr_role_arn` as the access role. Secrets go in
+//! `RuntimeEnvironmentSecrets` by ARN and are read with `instance_role_arn`.
 
 use serde_json::{json, Map, Value};
 
-use super::{ApiRequest, CloudApi, EnvVar, Observed, ServiceSpec, State};
-use crate::config::{AwsTarget, ProviderKind};
+use super::{ApiRequest, CloudApi, Observed, ServiceSpec, State};
+use crate::config::{AppRunnerTarget, AwsTarget, ProviderKind};
 
 pub const ENDPOINT_ENV: &str = "TAU_CLOUD_AWS_ENDPOINT";
-pub const SIGNING_NAME: &str = "apprunner";
+
+/// The SigV4 service name of an AWS JSON request, from its operation header: each AWS API signs
+/// for its own name, and the operation header says which API a request belongs to.
+pub fn signing_name(req: &ApiRequest) -> &'static str {
+    let target = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-amz-target")
+        .map_or("", |(_, v)| v.as_str());
+    match target.split_once('.').map(|(prefix, _)| prefix) {
+        Some("AmazonEC2ContainerServiceV20141113") => "ecs",
+        Some("secretsmanager") => "secretsmanager",
+        _ => "apprunner",
+    }
+}
+
+/// An AWS JSON-protocol call: `POST /` with the operation in `X-Amz-Target`.
+pub(crate) fn json_call(
+    base: &str,
+    content_type: &str,
+    target: String,
+    action: &'static str,
+    body: Value,
+) -> ApiRequest {
+    ApiRequest {
+        action,
+        method: "POST",
+        url: format!("{base}/"),
+        headers: vec![
+            ("content-type".into(), content_type.into()),
+            ("x-amz-target".into(), target),
+        ],
+        body: Some(body),
+    }
+}
 
 pub struct AppRunner {
     pub target: AwsTarget,
+    pub service: AppRunnerTarget,
     pub base: String,
 }
 
 impl AppRunner {
-    pub fn new(target: &AwsTarget) -> Self {
+    pub fn new(target: &AwsTarget, service: &AppRunnerTarget) -> Self {
         let base = super::endpoint(
             ENDPOINT_ENV,
             target.endpoint.as_deref(),
@@ -27,51 +63,60 @@ impl AppRunner {
         );
         AppRunner {
             target: target.clone(),
+            service: service.clone(),
             base,
         }
     }
 
     fn call(&self, action: &'static str, operation: &str, body: Value) -> ApiRequest {
-        ApiRequest {
+        json_call(
+            &self.base,
+            "application/x-amz-json-1.0",
+            format!("AppRunner.{operation}"),
             action,
-            method: "POST",
-            url: format!("{}/", self.base),
-            headers: vec![
-                ("content-type".into(), "application/x-amz-json-1.0".into()),
-                ("x-amz-target".into(), format!("AppRunner.{operation}")),
-            ],
-            body: Some(body),
-        }
+            body,
+        )
     }
 
     fn source(&self, spec: &ServiceSpec) -> Value {
-        let vars: Map<String, Value> = spec
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.wire_value())))
-            .collect();
+        let mut vars = Map::new();
+        let mut secrets = Map::new();
+        for (k, v) in &spec.env {
+            match v.reference() {
+                Some(arn) => secrets.insert(k.clone(), Value::String(arn)),
+                None => vars.insert(k.clone(), Value::String(v.wire_value())),
+            };
+        }
         let public = spec.image.starts_with("public.ecr.aws/");
+        let mut image_config = json!({
+            "Port": spec.port.to_string(),
+            "RuntimeEnvironmentVariables": vars,
+        });
+        if !secrets.is_empty() {
+            image_config["RuntimeEnvironmentSecrets"] = Value::Object(secrets);
+        }
         let mut source = json!({
             "ImageRepository": {
                 "ImageIdentifier": spec.image,
                 "ImageRepositoryType": if public { "ECR_PUBLIC" } else { "ECR" },
-                "ImageConfiguration": {
-                    "Port": spec.port.to_string(),
-                    "RuntimeEnvironmentVariables": vars,
-                },
+                "ImageConfiguration": image_config,
             },
             "AutoDeploymentsEnabled": false,
         });
         if !public {
             source["AuthenticationConfiguration"] =
-                json!({ "AccessRoleArn": self.target.ecr_role_arn });
+                json!({ "AccessRoleArn": self.service.ecr_role_arn });
         }
         source
     }
 
     fn shape(&self, spec: &ServiceSpec) -> (Value, Value) {
+        let mut instance = json!({ "Cpu": self.service.cpu, "Memory": self.service.memory });
+        if let Some(role) = &self.service.instance_role_arn {
+            instance["InstanceRoleArn"] = json!(role);
+        }
         (
-            json!({ "Cpu": self.target.cpu, "Memory": self.target.memory }),
+            instance,
             json!({ "Protocol": "HTTP", "Path": spec.health_check_path }),
         )
     }
@@ -158,35 +203,46 @@ impl CloudApi for AppRunner {
         // it would need ListServices paging. The error tells the user to record it instead.
         None
     }
-}
 
-impl EnvVar {
-    pub(crate) fn is_secret(&self) -> bool {
-        matches!(self, EnvVar::Secret { .. })
+    fn secret_store(&self) -> Option<Box<dyn super::secrets::SecretStore + Send + Sync>> {
+        Some(Box::new(super::aws_secrets::SecretsManager::new(
+            &self.target,
+        )))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::providers::tests::spec;
+    use crate::providers::EnvVar;
 
-    fn target() -> AwsTarget {
+    pub(crate) fn target() -> AwsTarget {
         AwsTarget {
             region: "eu-west-1".into(),
+            health_check_path: "/health".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            service: crate::config::AwsService::AppRunner(runner()),
+        }
+    }
+
+    fn runner() -> AppRunnerTarget {
+        AppRunnerTarget {
             cpu: "1 vCPU".into(),
             memory: "2 GB".into(),
             ecr_role_arn: "arn:aws:iam::123456789012:role/AppRunnerECRAccess".into(),
-            health_check_path: "/health".into(),
-            endpoint: Some("http://127.0.0.1:9".into()),
+            instance_role_arn: Some("arn:aws:iam::123456789012:role/AppRunnerInstance".into()),
         }
     }
 
     #[test]
-    fn create_service_matches_the_app_runner_schema() {
-        let api = AppRunner::new(&target());
+    fn create_service_matches_the_app_runner_schema_with_secrets_by_arn() {
+        let api = AppRunner::new(&target(), &runner());
         let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/org/app@sha256:ab";
-        let req = api.create(&spec(image));
+        let mut spec = spec(image);
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tau/svc/API_TOKEN-AbCdEf";
+        spec.env[0].1 = EnvVar::Ref(arn.into());
+        let req = api.create(&spec);
         assert_eq!(
             (req.method, req.url.as_str()),
             ("POST", "http://127.0.0.1:9/")
@@ -195,6 +251,7 @@ mod tests {
             req.headers[1],
             ("x-amz-target".into(), "AppRunner.CreateService".into())
         );
+        assert_eq!(signing_name(&req), "apprunner");
         assert_eq!(
             req.body.unwrap(),
             json!({
@@ -203,20 +260,33 @@ mod tests {
                     "ImageRepository": {
                         "ImageIdentifier": image,
                         "ImageRepositoryType": "ECR",
-                        "ImageConfiguration": {"Port": "8080", "RuntimeEnvironmentVariables": {"API_TOKEN": "<secret from $SVC_TOKEN>", "MODE": "prod"}},
+                        "ImageConfiguration": {"Port": "8080", "RuntimeEnvironmentVariables": {"MODE": "prod"},
+                            "RuntimeEnvironmentSecrets": {"API_TOKEN": arn}},
                     },
                     "AutoDeploymentsEnabled": false,
                     "AuthenticationConfiguration": {"AccessRoleArn": "arn:aws:iam::123456789012:role/AppRunnerECRAccess"},
                 },
-                "InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "2 GB"},
+                "InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "2 GB", "InstanceRoleArn": "arn:aws:iam::123456789012:role/AppRunnerInstance"},
                 "HealthCheckConfiguration": {"Protocol": "HTTP", "Path": "/health"},
             })
         );
     }
 
     #[test]
+    fn a_secret_env_not_yet_stored_is_never_sent_as_a_value() {
+        let api = AppRunner::new(&target(), &runner());
+        let mut spec = spec("x.dkr.ecr.eu-west-1.amazonaws.com/a@sha256:ab");
+        spec.env[0].1 = EnvVar::Secret {
+            from: "SVC_TOKEN".into(),
+            value: Some("hunter2-hunter2".into()),
+        };
+        let body = api.create(&spec).body.unwrap().to_string();
+        assert!(!body.contains("hunter2"), "{body}");
+    }
+
+    #[test]
     fn describe_answers_map_to_states_and_https_urls() {
-        let api = AppRunner::new(&target());
+        let api = AppRunner::new(&target(), &runner());
         let seen = api.observe("arn", &json!({"Service": {"ServiceArn": "arn:x", "ServiceUrl": "abc.awsapprunner.com", "Status": "RUNNING"}}));
         assert_eq!(
             (seen.state, seen.url.as_deref()),

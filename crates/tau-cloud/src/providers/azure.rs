@@ -60,8 +60,15 @@ impl ContainerApps {
     fn app(&self, spec: &ServiceSpec) -> Value {
         let mut secrets = Vec::new();
         let mut env = Vec::new();
+        let mut key_vault = false;
         for (name, value) in &spec.env {
-            if value.is_secret() {
+            if let EnvVar::Ref(url) = value {
+                // A Key Vault secret: the app reads it with its identity; only the URL is sent.
+                let secret = secret_name(name);
+                secrets.push(json!({ "name": secret, "keyVaultUrl": url, "identity": self.target.key_vault_identity }));
+                env.push(json!({ "name": name, "secretRef": secret }));
+                key_vault = true;
+            } else if value.is_secret() {
                 // Container Apps keeps secret values in the app's secret store; the container
                 // sees them through a reference, so they never sit in the template in clear.
                 let secret = secret_name(name);
@@ -82,7 +89,7 @@ impl ContainerApps {
             registries.push(json!({ "server": login.server, "username": login.username, "passwordSecretRef": secret }));
         }
         let cpu: f64 = self.target.cpu.parse().unwrap_or(0.5);
-        json!({
+        let mut app = json!({
             "location": self.target.location,
             "properties": {
                 "environmentId": format!("{}/providers/Microsoft.App/managedEnvironments/{}", self.group(), self.target.environment_name),
@@ -103,7 +110,15 @@ impl ContainerApps {
                     "scale": { "minReplicas": self.target.min_replicas, "maxReplicas": self.target.max_replicas },
                 },
             },
-        })
+        });
+        if key_vault {
+            // The identity named in `secrets[].identity` must be attached to the app.
+            app["identity"] = match self.target.key_vault_identity.as_str() {
+                "system" => json!({ "type": "SystemAssigned" }),
+                user => json!({ "type": "UserAssigned", "userAssignedIdentities": { user: {} } }),
+            };
+        }
+        app
     }
 }
 
@@ -200,6 +215,7 @@ mod tests {
             memory: "1Gi".into(),
             min_replicas: 1,
             max_replicas: 10,
+            key_vault_identity: "system".into(),
             health_check_path: "/health".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
         });
@@ -219,6 +235,25 @@ mod tests {
             body["properties"]["template"]["containers"][0]["env"],
             json!([{"name": "API_TOKEN", "secretRef": "api-token"}, {"name": "MODE", "value": "prod"}])
         );
+        assert!(
+            body.get("identity").is_none(),
+            "no identity without Key Vault references"
+        );
+        let mut by_ref = spec("acr.azurecr.io/org/app@sha256:ab");
+        by_ref.env.push((
+            "DB_URL".into(),
+            EnvVar::Ref("https://acme-kv.vault.azure.net/secrets/db-url".into()),
+        ));
+        let body2 = api.create(&by_ref).body.unwrap();
+        assert_eq!(
+            body2["properties"]["configuration"]["secrets"][1],
+            json!({"name": "db-url", "keyVaultUrl": "https://acme-kv.vault.azure.net/secrets/db-url", "identity": "system"})
+        );
+        assert_eq!(
+            body2["properties"]["template"]["containers"][0]["env"][2],
+            json!({"name": "DB_URL", "secretRef": "db-url"})
+        );
+        assert_eq!(body2["identity"], json!({"type": "SystemAssigned"}));
         assert_eq!(
             body["properties"]["template"]["containers"][0]["resources"],
             json!({"cpu": 0.5, "memory": "1Gi"})

@@ -41,7 +41,21 @@ impl CloudRun {
         let env: Vec<Value> = spec
             .env
             .iter()
-            .map(|(k, v)| json!({ "name": k, "value": v.wire_value() }))
+            .map(|(k, v)| match v.reference() {
+                Some(r) => {
+                    // The config checked the shape; a dry run's placeholder names the version
+                    // still to be added.
+                    let (secret, version) = match crate::config::secret_ref::gcp(&r) {
+                        Some(g) => (g.secret, g.version),
+                        None => match r.split_once("/versions/") {
+                            Some((s, v)) => (s.to_string(), v.to_string()),
+                            None => (r, "latest".to_string()),
+                        },
+                    };
+                    json!({ "name": k, "valueSource": { "secretKeyRef": { "secret": secret, "version": version } } })
+                }
+                None => json!({ "name": k, "value": v.wire_value() }),
+            })
             .collect();
         let probe = json!({ "httpGet": { "path": spec.health_check_path, "port": spec.port } });
         json!({
@@ -125,6 +139,12 @@ impl CloudApi for CloudRun {
     ) -> Option<String> {
         (status == 409).then(|| self.name(&spec.service))
     }
+
+    fn secret_store(&self) -> Option<Box<dyn super::secrets::SecretStore + Send + Sync>> {
+        Some(Box::new(super::gcp_secrets::SecretManager::new(
+            &self.target,
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -145,7 +165,11 @@ mod tests {
             health_check_path: "/health".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
         });
-        let req = api.create(&spec("europe-docker.pkg.dev/acme-prod/org/app@sha256:ab"));
+        let mut spec = spec("europe-docker.pkg.dev/acme-prod/org/app@sha256:ab");
+        spec.env[0].1 = crate::providers::EnvVar::Ref(
+            "projects/acme-prod/secrets/tau-svc-API_TOKEN/versions/3".into(),
+        );
+        let req = api.create(&spec);
         assert_eq!(req.method, "POST");
         assert_eq!(req.url, "http://127.0.0.1:9/v2/projects/acme-prod/locations/europe-west1/services?serviceId=svc");
         let probe = json!({"httpGet": {"path": "/health", "port": 8080}});
@@ -155,7 +179,7 @@ mod tests {
                 "containers": [{
                     "image": "europe-docker.pkg.dev/acme-prod/org/app@sha256:ab",
                     "ports": [{"containerPort": 8080}],
-                    "env": [{"name": "API_TOKEN", "value": "<secret from $SVC_TOKEN>"}, {"name": "MODE", "value": "prod"}],
+                    "env": [{"name": "API_TOKEN", "valueSource": {"secretKeyRef": {"secret": "projects/acme-prod/secrets/tau-svc-API_TOKEN", "version": "3"}}}, {"name": "MODE", "value": "prod"}],
                     "resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}},
                     "startupProbe": probe, "livenessProbe": probe,
                 }],
@@ -166,7 +190,7 @@ mod tests {
         let name = "projects/acme-prod/locations/europe-west1/services/svc";
         assert_eq!(api.get(name).url, format!("http://127.0.0.1:9/v2/{name}"));
         assert_eq!(
-            api.existing_on_conflict(&spec("x"), 409, &Value::Null)
+            api.existing_on_conflict(&spec, 409, &Value::Null)
                 .as_deref(),
             Some(name)
         );

@@ -7,9 +7,10 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::auth;
-use super::{ApiRequest, CloudApi, Observed, ServiceSpec, State};
+use super::secrets::{recorded, SecretStore};
+use super::{ApiRequest, CloudApi, EnvVar, Observed, ServiceSpec, State};
 use crate::config::{ProviderKind, Target};
-use crate::records::Record;
+use crate::records::{ManagedSecret, Record};
 use crate::{Error, Result};
 
 enum Auth {
@@ -209,9 +210,9 @@ impl Client {
         let missing = status == 404
             || (status == 400
                 && api.kind() == ProviderKind::Aws
-                && body["__type"]
-                    .as_str()
-                    .is_some_and(|t| t.contains("ResourceNotFound")));
+                && body["__type"].as_str().is_some_and(|t| {
+                    t.contains("ResourceNotFound") || t.contains("ServiceNotFound")
+                }));
         if missing {
             return Ok(Observed {
                 service_id: id.to_string(),
@@ -224,6 +225,89 @@ impl Client {
             return Err(self.api_error(&req, status, &body));
         }
         Ok(api.observe(id, &body))
+    }
+
+    /// Writes each `secret_env` value of `spec` to `store` and returns the spec with references
+    /// in their place, and the secrets written. A secret tau recorded earlier gets a new value;
+    /// otherwise it is created, and one that exists already (not created by tau, as far as
+    /// tau knows) gets the value written to it.
+    pub async fn write_secrets(
+        &self,
+        store: &dyn SecretStore,
+        spec: &ServiceSpec,
+        existing: Option<&Record>,
+    ) -> Result<(ServiceSpec, Vec<ManagedSecret>)> {
+        let mut out = spec.clone();
+        let mut written = Vec::new();
+        for (var, value) in out.env.iter_mut() {
+            if !matches!(value, EnvVar::Secret { .. }) {
+                continue;
+            }
+            let name = store.name(&spec.service, var);
+            let (id, created, answer) = match recorded(existing, var) {
+                Some(known) => {
+                    let answer = self.expect(&store.put(&known.id, value)).await?;
+                    (known.id.clone(), known.created_by_tau, answer)
+                }
+                None => {
+                    let create = store.create(&spec.service, &name, value);
+                    let (status, answer) = self.send(&create).await?;
+                    let created = (200..300).contains(&status);
+                    if !created && !store.exists(status, &answer) {
+                        return Err(self.api_error(&create, status, &answer));
+                    }
+                    if created && !store.put_after_create() {
+                        let id = store
+                            .id(&name, &answer)
+                            .ok_or_else(|| self.api_error(&create, status, &answer))?;
+                        (id, true, answer)
+                    } else {
+                        let put = store.put(&name, value);
+                        let answer = self.expect(&put).await?;
+                        let id = store
+                            .id(&name, &answer)
+                            .ok_or_else(|| self.api_error(&put, 200, &answer))?;
+                        (id, created, answer)
+                    }
+                }
+            };
+            let reference = store
+                .reference(&id, &answer)
+                .ok_or_else(|| Error::Provider {
+                    provider: self.provider,
+                    message: format!("the secret manager's answer for {name} names no version"),
+                })?;
+            written.push(ManagedSecret {
+                variable: var.clone(),
+                id,
+                created_by_tau: created,
+            });
+            *value = EnvVar::Ref(reference);
+        }
+        Ok((out, written))
+    }
+
+    /// Deletes the secrets tau created (one already gone counts as deleted) and returns the ids
+    /// deleted; secrets tau only wrote a value to are left in place.
+    pub async fn delete_secrets(
+        &self,
+        store: &dyn SecretStore,
+        secrets: &[ManagedSecret],
+    ) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        for secret in secrets.iter().filter(|s| s.created_by_tau) {
+            let req = store.delete(&secret.id);
+            let (status, body) = self.send(&req).await?;
+            let gone = status == 404
+                || body["__type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("ResourceNotFoundException"));
+            if !(200..300).contains(&status) && !gone {
+                return Err(self.api_error(&req, status, &body));
+            }
+            deleted.push(secret.id.clone());
+        }
+        Ok(deleted)
     }
 
     /// Deletes the service; one that is already gone counts as deleted.
@@ -248,7 +332,7 @@ fn sign(
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(identity)
         .region(region)
-        .name(super::aws::SIGNING_NAME)
+        .name(super::aws::signing_name(req))
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()

@@ -10,14 +10,18 @@
 pub mod agent;
 pub mod auth;
 pub mod aws;
+pub mod aws_secrets;
 pub mod azure;
+pub mod ecs;
 pub mod gcp;
+pub mod gcp_secrets;
 pub mod http;
 pub mod local;
+pub mod secrets;
 
 use serde::Serialize;
 
-use crate::config::{DeploymentConfig, EnvValue, ProviderKind, Target};
+use crate::config::{AwsService, DeploymentConfig, EnvValue, ProviderKind, Target};
 use crate::records::Record;
 use crate::{Error, Result};
 
@@ -57,6 +61,9 @@ pub enum EnvVar {
         from: String,
         value: Option<String>,
     },
+    /// A secret in the provider's secret manager, by the reference the provider resolves (an
+    /// ARN, `projects/P/secrets/S/versions/V`, a Key Vault URL). Only the reference is sent.
+    Ref(String),
 }
 
 #[derive(Debug, Clone)]
@@ -68,17 +75,32 @@ pub struct RegistryLogin {
 }
 
 impl EnvVar {
-    /// The value to send, or the placeholder a dry run shows.
+    /// The value to send, or the placeholder a dry run shows; a reference is the reference.
     pub fn wire_value(&self) -> String {
         match self {
-            EnvVar::Plain(v) => v.clone(),
+            EnvVar::Plain(v) | EnvVar::Ref(v) => v.clone(),
             EnvVar::Secret { value: Some(v), .. } => v.clone(),
             EnvVar::Secret { from, value: None } => placeholder(from),
         }
     }
+
+    /// For providers that take secrets by reference only: the reference, never a value (a
+    /// `secret_env` not yet written to the secret manager shows as its placeholder, which the
+    /// provider would refuse, rather than leak).
+    pub(crate) fn reference(&self) -> Option<String> {
+        match self {
+            EnvVar::Plain(_) => None,
+            EnvVar::Ref(r) => Some(r.clone()),
+            EnvVar::Secret { from, .. } => Some(placeholder(from)),
+        }
+    }
+
+    pub(crate) fn is_secret(&self) -> bool {
+        !matches!(self, EnvVar::Plain(_))
+    }
 }
 
-fn placeholder(var: &str) -> String {
+pub(crate) fn placeholder(var: &str) -> String {
     format!("<secret from ${var}>")
 }
 
@@ -107,6 +129,7 @@ impl ServiceSpec {
                         from: var.clone(),
                         value: read(var, format!("deployment.environment.{name}"))?,
                     },
+                    EnvValue::SecretRef(id) => EnvVar::Ref(id.clone()),
                 },
             ));
         }
@@ -186,34 +209,48 @@ pub trait CloudApi {
         status: u16,
         answer: &serde_json::Value,
     ) -> Option<String>;
+    /// The secret manager `secret_env` values are written to before the service refers to
+    /// them; `None` when the provider keeps them itself (Container Apps).
+    fn secret_store(&self) -> Option<Box<dyn secrets::SecretStore + Send + Sync>> {
+        None
+    }
 }
 
 /// The cloud API of a config's target; `None` for `local`.
 pub fn cloud_api(target: &Target) -> Option<Box<dyn CloudApi + Send + Sync>> {
     match target {
         Target::Local(_) => None,
-        Target::Aws(t) => Some(Box::new(aws::AppRunner::new(t))),
+        Target::Aws(t) => match &t.service {
+            AwsService::AppRunner(ar) => Some(Box::new(aws::AppRunner::new(t, ar))),
+            AwsService::EcsExpress(ecs) => Some(Box::new(ecs::EcsExpress::new(t, ecs))),
+        },
         Target::Gcp(t) => Some(Box::new(gcp::CloudRun::new(t))),
         Target::Azure(t) => Some(Box::new(azure::ContainerApps::new(t))),
     }
 }
 
-/// The requests a deploy makes, in order: the update of the recorded service or the create,
-/// then the read of its state.
+/// The requests a deploy makes, in order: the secret-manager writes of `secret_env` values
+/// (placeholders instead of values when `spec` is unresolved), the update of the recorded
+/// service or the create, then the read of its state.
 pub fn deploy_plan(
     api: &dyn CloudApi,
     spec: &ServiceSpec,
     existing: Option<&Record>,
 ) -> Vec<ApiRequest> {
+    let (mut plan, spec) = match api.secret_store() {
+        Some(store) => secrets::plan(store.as_ref(), spec, existing),
+        None => (Vec::new(), spec.clone()),
+    };
     match existing {
-        Some(r) => vec![api.update(spec, &r.service_id), api.get(&r.service_id)],
+        Some(r) => plan.extend([api.update(&spec, &r.service_id), api.get(&r.service_id)]),
         None => {
-            let create = api.create(spec);
-            let id = api.id_after_deploy(spec, &serde_json::Value::Null);
+            let create = api.create(&spec);
+            let id = api.id_after_deploy(&spec, &serde_json::Value::Null);
             let get = api.get(id.as_deref().unwrap_or("<id from the create answer>"));
-            vec![create, get]
+            plan.extend([create, get]);
         }
     }
+    plan
 }
 
 impl ApiRequest {
@@ -241,14 +278,16 @@ impl ApiRequest {
 
 /// A service's public URL from an answer's host or URL field; an absent or empty one is none
 /// yet. `https` is prefixed when the provider answers a bare host name (App Runner, Container
-/// Apps).
+/// Apps, ECS Express).
 pub(crate) fn public_url(field: &serde_json::Value, bare_host: bool) -> Option<String> {
     let text = field.as_str().filter(|u| !u.is_empty())?;
-    Some(if bare_host {
-        format!("https://{text}")
-    } else {
-        text.to_string()
-    })
+    Some(
+        if bare_host && !text.starts_with("https://") && !text.starts_with("http://") {
+            format!("https://{text}")
+        } else {
+            text.to_string()
+        },
+    )
 }
 
 /// A base URL from the environment (`TAU_CLOUD_<P>_ENDPOINT`), else the config's `endpoint`,

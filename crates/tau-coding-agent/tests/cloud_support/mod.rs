@@ -227,7 +227,9 @@ pub fn lab_project(target: &str, registry: &str) -> tempfile::TempDir {
 }
 
 pub const AWS_TARGET: &str = "    provider: aws
-    aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess'}";
+    aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess', instance_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerInstance'}";
+pub const ECS_TARGET: &str = "    provider: aws
+    aws: {service: ecs-express, region: eu-west-1, execution_role_arn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole', infrastructure_role_arn: 'arn:aws:iam::123456789012:role/ecsInfrastructureRole', max_tasks: 4}";
 pub const AWS_REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 pub const GCP_TARGET: &str = "    provider: gcp
     gcp: {project_id: acme-prod, region: europe-west1, max_instances: 3}";
@@ -236,3 +238,69 @@ pub const AZURE_TARGET: &str = "    provider: azure
     azure: {subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg-prod, environment_name: env-prod, location: westeurope}";
 pub const AZURE_REGISTRY: &str = "acme.azurecr.io";
 pub const DIGEST: &str = "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945";
+
+/// The ARN Secrets Manager answers for `tau/hello/DB_PASSWORD` (with its random suffix).
+pub const SECRET_ARN: &str =
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tau/hello/DB_PASSWORD-Xy12Zw";
+
+/// Secrets Manager's part of an AWS script: `None` for requests to other AWS APIs.
+pub fn secrets_manager(req: &Recorded) -> Option<(u16, Value)> {
+    let op = req
+        .headers
+        .get("x-amz-target")?
+        .strip_prefix("secretsmanager.")?;
+    let answer =
+        serde_json::json!({"ARN": SECRET_ARN, "Name": "tau/hello/DB_PASSWORD", "VersionId": "v1"});
+    Some(match op {
+        "CreateSecret" | "PutSecretValue" => (200, answer),
+        "DeleteSecret" => (
+            200,
+            serde_json::json!({"ARN": SECRET_ARN, "Name": "tau/hello/DB_PASSWORD"}),
+        ),
+        _ => (
+            400,
+            serde_json::json!({"__type": "InvalidAction", "message": "unknown"}),
+        ),
+    })
+}
+
+pub const GCP_SECRET: &str = "projects/acme-prod/secrets/tau-hello-DB_PASSWORD";
+
+/// Secret Manager's part of a Google script: `None` for requests to other APIs. Versions count
+/// up with each addVersion.
+pub fn secret_manager(req: &Recorded, seen: usize) -> Option<(u16, Value)> {
+    if !req.target.starts_with("/v1/projects/acme-prod/secrets") {
+        return None;
+    }
+    Some(match req.method.as_str() {
+        "POST" if req.target.ends_with(":addVersion") => (
+            200,
+            serde_json::json!({"name": format!("projects/314159/secrets/tau-hello-DB_PASSWORD/versions/{}", seen + 1), "state": "ENABLED"}),
+        ),
+        "POST" => (
+            200,
+            serde_json::json!({"name": "projects/314159/secrets/tau-hello-DB_PASSWORD", "replication": {"automatic": {}}}),
+        ),
+        "DELETE" => (200, serde_json::json!({})),
+        _ => (
+            404,
+            serde_json::json!({"error": {"code": 404, "message": "not found"}}),
+        ),
+    })
+}
+
+/// Every file under `dir`, read as text (lossy), for leak checks.
+pub fn all_files_text(dir: &Path) -> String {
+    let mut out = String::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                out.push_str(&all_files_text(&path));
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+    out
+}

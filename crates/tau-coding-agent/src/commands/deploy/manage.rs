@@ -197,13 +197,40 @@ pub async fn destroy(
         target => {
             let api = providers::cloud_api(target).expect("a cloud target has an API");
             let req = api.delete(&record.service_id);
+            let store = api.secret_store();
+            // The secrets tau created go with the service; the others stay (and are named).
+            let created: Vec<_> = record.secrets.iter().filter(|s| s.created_by_tau).collect();
+            let kept: Vec<&str> = record
+                .secrets
+                .iter()
+                .filter(|s| !s.created_by_tau)
+                .map(|s| s.id.as_str())
+                .collect();
+            let secret_requests: Vec<ApiRequest> = match &store {
+                Some(store) => created.iter().map(|s| store.delete(&s.id)).collect(),
+                None => Vec::new(),
+            };
             let Some(client) = cloud_client(common, target, req, report, requests).await? else {
+                requests.extend(secret_requests);
                 return Ok(());
             };
             client
                 .destroy(api.as_ref(), &record.service_id)
                 .await
                 .map_err(refusal)?;
+            if let Some(store) = &store {
+                secret_requests.iter().for_each(|r| report.sending(r));
+                let deleted = client
+                    .delete_secrets(store.as_ref(), &record.secrets)
+                    .await
+                    .map_err(refusal)?;
+                report.set("secrets", json!({ "deleted": deleted, "kept": kept }));
+                for id in &kept {
+                    report.line(format!(
+                        "kept secret {id}: it existed before tau wrote to it; delete it yourself if nothing else uses it"
+                    ));
+                }
+            }
         }
     }
     records::remove(records_path, config.target.kind(), &config.service).map_err(refusal)?;

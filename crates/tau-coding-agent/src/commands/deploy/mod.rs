@@ -26,12 +26,18 @@ Examples:
   tau deploy status                    the service's state and URL from the provider
   tau deploy destroy -q
 
-Providers: local (this host's container engine, or its Deploy Agent with `local.agent`), aws (App Runner: existing customers only since
-2026-04-30), gcp (Cloud Run v2), azure (Container Apps). The local provider, build and push are
-tested against a real engine and registry; aws, gcp and azure were NOT exercised against the real
-services from tau's test machines: their requests are compared with expected requests written
-from each API's published reference, through a local recording server. Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_GCP_ENDPOINT,
-TAU_CLOUD_AZURE_ENDPOINT (or `endpoint:` in the provider block).
+Providers: local (this host's container engine, or its Deploy Agent with `local.agent`), aws with
+`service: app-runner` (the default; App Runner accepts existing customers only since 2026-04-30,
+kept for them) or `service: ecs-express` (ECS Express Mode, where AWS points new customers), gcp
+(Cloud Run v2), azure (Container Apps). Secrets: {secret_env: NAME} is written to AWS Secrets
+Manager / Google Secret Manager first and the service refers to it (Azure keeps it in the app's
+secrets); {secret_ref: ID} refers to a secret already there (ARN, projects/P/secrets/S, Key Vault
+URL). The local provider, build and push are tested against a real engine and registry; aws
+(App Runner, ECS Express, Secrets Manager), gcp (Cloud Run, Secret Manager) and azure were NOT
+exercised against the real services from tau's test machines: their requests are compared with
+expected requests written from each API's published reference, through a local recording server.
+Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_AWS_SECRETS_ENDPOINT, TAU_CLOUD_GCP_ENDPOINT,
+TAU_CLOUD_GCP_SECRETS_ENDPOINT, TAU_CLOUD_AZURE_ENDPOINT (or `endpoint:` in the provider block).
 
 Records of deployed services: .tau/deployments.json beside the config file.
 Traces: spans deploy.build, deploy.push and deploy.run are exported over OTLP/HTTP when

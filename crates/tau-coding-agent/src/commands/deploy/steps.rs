@@ -208,6 +208,8 @@ async fn deploy(
         config.service,
         config.target.kind()
     ));
+    // Secrets tau keeps in the provider's secret manager (ids only), for `destroy`.
+    let mut secrets = Vec::new();
     let seen = match &config.target {
         Target::Local(t) if t.agent.is_some() => {
             let agent = t.agent.as_ref().expect("checked by the guard");
@@ -261,6 +263,14 @@ async fn deploy(
             }
             plan.iter().for_each(|r| report.sending(r));
             let client = Client::connect(target).await.map_err(refusal)?;
+            let (spec, written) = match api.secret_store() {
+                Some(store) => client
+                    .write_secrets(store.as_ref(), &spec, existing.as_ref())
+                    .await
+                    .map_err(refusal)?,
+                None => (spec.clone(), Vec::new()),
+            };
+            secrets = providers::secrets::merge(written, existing.as_ref());
             client
                 .deploy(
                     api.as_ref(),
@@ -286,12 +296,14 @@ async fn deploy(
         image_digest: digest,
         created_at: now.clone(),
         updated_at: now,
+        secrets,
     };
-    records::upsert(records_path, record).map_err(refusal)?;
+    let secret_ids: Vec<&str> = record.secrets.iter().map(|s| s.id.as_str()).collect();
     report.set(
         "run",
-        json!({ "image": image, "updated": existing.is_some(), "observed": seen }),
+        json!({ "image": image, "updated": existing.is_some(), "observed": seen, "secrets": secret_ids }),
     );
+    records::upsert(records_path, record).map_err(refusal)?;
     let verb = if existing.is_some() {
         "updated"
     } else {
