@@ -89,7 +89,10 @@ impl Error {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self.kind(),
-            ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Unauthorized
+            ErrorKind::Invalid
+                | ErrorKind::NotFound
+                | ErrorKind::Conflict
+                | ErrorKind::Unauthorized
         )
     }
 }

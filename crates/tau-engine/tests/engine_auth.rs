@@ -18,8 +18,8 @@ fn lab() -> Option<Lab> {
 async fn push_with_the_right_login_reports_the_registry_digest_and_refuses_without_it() {
     let Some(lab) = lab() else { return };
     let engine = Engine::connect(Some(&lab.docker_host())).unwrap();
-    let reference = Reference::parse(&lab.import_busybox_for_auth("org/private", "v1", &["sh"]))
-        .unwrap();
+    let reference =
+        Reference::parse(&lab.import_busybox_for_auth("org/private", "v1", &["sh"])).unwrap();
 
     let none = engine.push(&reference, None).await.unwrap_err();
     assert_eq!(none.kind(), ErrorKind::Unauthorized, "{none}");

@@ -79,7 +79,13 @@ fn find_entry<'a>(
     let entries = match section {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(entries)) => entries,
-        Some(_) => return Err(bad(path, name, "expected an object keyed by registry".into())),
+        Some(_) => {
+            return Err(bad(
+                path,
+                name,
+                "expected an object keyed by registry".into(),
+            ))
+        }
     };
     Ok(entries
         .iter()
@@ -100,7 +106,11 @@ fn entry_credentials(
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(bad(path, &format!("{field}.{key}"), "expected a string".into())),
+            Some(_) => Err(bad(
+                path,
+                &format!("{field}.{key}"),
+                "expected a string".into(),
+            )),
         }
     };
     let origin = path.display().to_string();

@@ -67,15 +67,21 @@ pub(super) fn get(
         .map_err(|e| fail(format!("cannot read its answer: {e}")))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        if stdout.to_ascii_lowercase().contains("credentials not found") {
+        if stdout
+            .to_ascii_lowercase()
+            .contains("credentials not found")
+        {
             return Ok(None);
         }
         // The protocol puts the helper's error on stdout; it describes a failure, not a secret.
-        let said = [stdout.trim(), String::from_utf8_lossy(&output.stderr).trim()]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .map(|s| s.lines().next().unwrap_or("").chars().take(200).collect())
-            .unwrap_or_else(|| "nothing".to_owned());
+        let said = [
+            stdout.trim(),
+            String::from_utf8_lossy(&output.stderr).trim(),
+        ]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .map(|s| s.lines().next().unwrap_or("").chars().take(200).collect())
+        .unwrap_or_else(|| "nothing".to_owned());
         return Err(fail(format!("`get` failed ({}): {said}", output.status)));
     }
     let Some((user, secret)) = parse_answer(&stdout).map_err(|field| {

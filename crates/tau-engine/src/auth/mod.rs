@@ -35,9 +35,15 @@ pub struct Credentials {
 
 #[derive(Clone, PartialEq, Eq)]
 enum Secret {
-    Password { username: String, password: String },
+    Password {
+        username: String,
+        password: String,
+    },
     /// An OAuth2 refresh token (`docker login` against a registry with an identity provider).
-    IdentityToken { username: Option<String>, token: String },
+    IdentityToken {
+        username: Option<String>,
+        token: String,
+    },
 }
 
 impl Credentials {

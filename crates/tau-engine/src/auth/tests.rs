@@ -112,11 +112,17 @@ fn identity_token_entries_become_token_logins() {
 #[test]
 fn malformed_config_errors_name_file_and_field_but_never_the_value() {
     let cases = [
-        (r#"{"auths":{"r.io":{"auth":"not base64 s3cret!"}}}"#, "auths.\"r.io\".auth"),
+        (
+            r#"{"auths":{"r.io":{"auth":"not base64 s3cret!"}}}"#,
+            "auths.\"r.io\".auth",
+        ),
         (r#"{"auths":{"r.io":{"auth":123}}}"#, "auths.\"r.io\".auth"),
         (r#"{"auths":"s3cret"}"#, "auths"),
         (r#"{"auths":{"r.io":{"auth":"s3cret"#, "syntax error"),
-        (r#"{"credHelpers":{"r.io":"../s3cret"}}"#, "credHelpers.\"r.io\""),
+        (
+            r#"{"credHelpers":{"r.io":"../s3cret"}}"#,
+            "credHelpers.\"r.io\"",
+        ),
     ];
     for (text, field) in cases {
         let dir = config_dir(text);
@@ -207,7 +213,10 @@ fn helper_answers_are_checked_field_by_field() {
 fn debug_never_shows_the_secret() {
     let c = Credentials::password("ci", "s3cret-pw", "here");
     let shown = format!("{c:?}");
-    assert!(shown.contains("ci") && !shown.contains("s3cret-pw"), "{shown}");
+    assert!(
+        shown.contains("ci") && !shown.contains("s3cret-pw"),
+        "{shown}"
+    );
     let t = Credentials::identity_token(None, "tok-s3cret", "here");
     assert!(!format!("{t:?}").contains("tok-s3cret"));
 }
@@ -216,7 +225,10 @@ fn debug_never_shows_the_secret() {
 fn hosts_are_compared_without_scheme_path_or_case() {
     assert_eq!(canonical_host("https://GHCR.io/v2/"), "ghcr.io");
     assert_eq!(canonical_host("index.docker.io"), "docker.io");
-    assert_eq!(server_address("registry-1.docker.io"), "https://index.docker.io/v1/");
+    assert_eq!(
+        server_address("registry-1.docker.io"),
+        "https://index.docker.io/v1/"
+    );
     assert_eq!(server_address("127.0.0.1:5000"), "127.0.0.1:5000");
 }
 

@@ -3,8 +3,8 @@
 //! at launch so that the engine's registries.conf already names it (plain HTTP, loopback only).
 //! The registry answers `401` with `WWW-Authenticate: Basic realm="tau-lab"` without a login.
 
-use std::process::{Child, Command, Stdio};
 use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 
 use base64::Engine as _;
 
@@ -23,7 +23,10 @@ impl Lab {
     /// Starts the login-protected registry with one account. Panics when it is already started
     /// or does not answer.
     pub fn start_auth_registry(&mut self, username: &str, password: &str) {
-        assert!(self.auth_registry.is_none(), "the auth registry is already started");
+        assert!(
+            self.auth_registry.is_none(),
+            "the auth registry is already started"
+        );
         let hash = bcrypt::hash(password, BCRYPT_COST).expect("bcrypt hashes");
         let htpasswd = self.dir.join("htpasswd");
         std::fs::write(&htpasswd, format!("{username}:{hash}\n")).unwrap();
@@ -117,7 +120,10 @@ impl Lab {
             self.auth_port,
             "HEAD",
             &format!("/v2/{repo}/manifests/{tag}"),
-            &[("Accept", super::MANIFEST_ACCEPT), ("Authorization", &basic)],
+            &[
+                ("Accept", super::MANIFEST_ACCEPT),
+                ("Authorization", &basic),
+            ],
         )?;
         if status != 200 {
             return None;
