@@ -193,6 +193,9 @@ pub fn is_digest(s: &str) -> bool {
 }
 
 #[cfg(test)]
+mod login_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
