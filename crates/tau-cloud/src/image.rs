@@ -43,7 +43,14 @@ pub async fn push(
         .push(&reference, credentials)
         .instrument(span)
         .await
-        .map_err(engine_error)
+        .map_err(|e| match e {
+            // Say which login was refused (its source, never its secret).
+            tau_engine::Error::Unauthorized { .. } => Error::RegistryUnauthorized(format!(
+                "{e} [login used: {}]",
+                credentials.map_or("none (anonymous)", |c| c.origin())
+            )),
+            e => engine_error(e),
+        })
 }
 
 pub(crate) fn engine_error(e: tau_engine::Error) -> Error {

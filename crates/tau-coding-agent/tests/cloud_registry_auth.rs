@@ -53,6 +53,10 @@ fn deploy_push_uses_the_prefixed_login_and_refuses_a_wrong_one_without_echoing_i
     assert_ne!(code, Some(0), "{text}");
     assert!(text.contains("registry_unauthorized"), "{text}");
     assert!(
+        text.contains("login used: environment variables LAB_REG_USERNAME/LAB_REG_PASSWORD"),
+        "{text}"
+    );
+    assert!(
         !text.contains(WRONG),
         "the refused password was echoed: {text}"
     );
