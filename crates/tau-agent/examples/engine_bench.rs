@@ -26,13 +26,13 @@ async fn main() {
     let engine = Engine::connect(Some(&lab.docker_host())).unwrap();
     let v1 = Reference::parse(&format!("{}/bench/app:v1", lab.registry())).unwrap();
     let v2 = Reference::parse(&format!("{}/bench/app:v2", lab.registry())).unwrap();
-    engine.pull(&v1).await.unwrap();
-    engine.pull(&v2).await.unwrap();
+    engine.pull(&v1, None).await.unwrap();
+    engine.pull(&v2, None).await.unwrap();
 
     let mut times: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     for round in 0..rounds {
         let t = Instant::now();
-        engine.pull(&v1).await.unwrap();
+        engine.pull(&v1, None).await.unwrap();
         times
             .entry("pull (cached image)")
             .or_default()

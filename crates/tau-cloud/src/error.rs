@@ -70,6 +70,15 @@ pub enum Error {
     #[error("container engine: {0}")]
     Engine(String),
 
+    /// The registry refused the push's login, or wanted one and none was found.
+    #[error("registry: {0}")]
+    RegistryUnauthorized(String),
+
+    /// The registry login could not be read (half-set variables, a malformed Docker config, a
+    /// failing credential helper); never holds the secret.
+    #[error("{0}")]
+    RegistryCredentials(String),
+
     #[error("deployment records {}: {message}", path.display())]
     Records { path: PathBuf, message: String },
 

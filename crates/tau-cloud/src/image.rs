@@ -2,9 +2,10 @@
 //! registry answered for the push, not the engine's local image id: only the former names the
 //! same bytes on every host that pulls it.
 
-use tau_engine::{Engine, Reference};
+use tau_engine::{Credentials, Engine, Reference};
 use tracing::Instrument;
 
+use crate::config::RegistryConfig;
 use crate::context::Context;
 use crate::{Error, Result};
 
@@ -18,17 +19,44 @@ pub async fn build(engine: &Engine, context: &Context, image: &str) -> Result<St
         .map_err(engine_error)
 }
 
-/// Pushes `image`; returns the manifest digest the registry holds for it.
-pub async fn push(engine: &Engine, image: &str) -> Result<String> {
-    let span = tracing::info_span!("deploy.push", image);
-    let reference = Reference::parse(image).map_err(engine_error)?;
-    engine
-        .push(&reference)
-        .instrument(span)
-        .await
+/// The login for the configured registry: `<credentials_env_prefix>_USERNAME`/`_PASSWORD` when
+/// both are set, else the Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`,
+/// credential helpers included), else anonymous. See [`tau_engine::auth`].
+pub fn registry_credentials(config: &RegistryConfig) -> Result<Option<Credentials>> {
+    tau_engine::auth::lookup(&config.url, config.credentials_env_prefix.as_deref())
         .map_err(engine_error)
 }
 
+/// Pushes `image` with `credentials`; returns the manifest digest the registry holds for it.
+pub async fn push(
+    engine: &Engine,
+    image: &str,
+    credentials: Option<&Credentials>,
+) -> Result<String> {
+    let span = tracing::info_span!(
+        "deploy.push",
+        image,
+        login = credentials.map_or("anonymous", |c| c.origin())
+    );
+    let reference = Reference::parse(image).map_err(engine_error)?;
+    engine
+        .push(&reference, credentials)
+        .instrument(span)
+        .await
+        .map_err(|e| match e {
+            // Say which login was refused (its source, never its secret).
+            tau_engine::Error::Unauthorized { .. } => Error::RegistryUnauthorized(format!(
+                "{e} [login used: {}]",
+                credentials.map_or("none (anonymous)", |c| c.origin())
+            )),
+            e => engine_error(e),
+        })
+}
+
 pub(crate) fn engine_error(e: tau_engine::Error) -> Error {
-    Error::Engine(e.to_string())
+    match e {
+        tau_engine::Error::Unauthorized { .. } => Error::RegistryUnauthorized(e.to_string()),
+        tau_engine::Error::Credentials { .. } => Error::RegistryCredentials(e.to_string()),
+        e => Error::Engine(e.to_string()),
+    }
 }

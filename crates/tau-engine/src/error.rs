@@ -13,6 +13,8 @@ pub enum ErrorKind {
     Unreachable,
     /// The engine answered with a failure.
     Engine,
+    /// The registry refused the login (or asked for one and none was given).
+    Unauthorized,
 }
 
 /// Every failure of the engine client. Messages name the operation and the object; they never
@@ -46,6 +48,20 @@ pub enum Error {
         message: String,
     },
 
+    /// Registry credentials could not be read: `origin` names the file, field, variable or
+    /// helper; the message never holds the secret.
+    #[error("registry credentials ({origin}): {message}")]
+    Credentials { origin: String, message: String },
+
+    /// The registry refused the login, or wanted one and none was found.
+    #[error("{op} {what}: the registry refused access ({message}); {hint}")]
+    Unauthorized {
+        op: &'static str,
+        what: String,
+        message: String,
+        hint: String,
+    },
+
     #[error("{op} {what}: {message}")]
     Failed {
         op: &'static str,
@@ -57,7 +73,10 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::BadReference { .. } | Error::BadUrl { .. } => ErrorKind::Invalid,
+            Error::BadReference { .. } | Error::BadUrl { .. } | Error::Credentials { .. } => {
+                ErrorKind::Invalid
+            }
+            Error::Unauthorized { .. } => ErrorKind::Unauthorized,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::NameTaken { .. } => ErrorKind::Conflict,
             Error::Unreachable { .. } => ErrorKind::Unreachable,
@@ -70,7 +89,10 @@ impl Error {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self.kind(),
-            ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict
+            ErrorKind::Invalid
+                | ErrorKind::NotFound
+                | ErrorKind::Conflict
+                | ErrorKind::Unauthorized
         )
     }
 }
@@ -94,6 +116,8 @@ pub(crate) fn from_bollard(
                     op,
                     name: what.to_owned(),
                 }
+            } else if status_code == 401 {
+                stream_error(op, what, format!("unauthorized: {message}"))
             } else if status_code == 404 {
                 Error::NotFound {
                     op,
@@ -133,6 +157,23 @@ pub(crate) fn from_bollard(
 /// failure here, so "unknown tag" and "registry down" are told apart by the message only.
 pub(crate) fn stream_error(op: &'static str, what: &str, message: String) -> Error {
     let lower = message.to_ascii_lowercase();
+    let unauthorized = [
+        "unauthorized",
+        "authentication required",
+        "invalid username/password",
+        "access denied",
+        "denied:",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle));
+    if unauthorized {
+        return Error::Unauthorized {
+            op,
+            what: what.to_owned(),
+            message,
+            hint: "check the registry login (the credentials variables, or `docker login` for the Docker config)".to_owned(),
+        };
+    }
     let not_found = [
         "manifest unknown",
         "not found",

@@ -1,33 +1,36 @@
 //! Images and volumes: pull, inspect, build, push, and the volume check.
 
-use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateImageOptionsBuilder, PushImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 
+use crate::auth::{server_address, Credentials};
 use crate::error::stream_error;
 use crate::{Engine, Error, Reference};
 
 impl Engine {
-    /// Pulls `reference`, reading the progress stream to its end: Podman answers 200 for a pull
-    /// that fails and reports the failure inside the stream.
-    pub async fn pull(&self, reference: &Reference) -> Result<(), Error> {
+    /// Pulls `reference` with `credentials` for its registry (anonymous when `None`), reading the
+    /// progress stream to its end: Podman answers 200 for a pull that fails and reports the
+    /// failure inside the stream.
+    pub async fn pull(
+        &self,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Result<(), Error> {
         let what = reference.to_string();
         let before = self.repo_digests(reference).await?.unwrap_or_default();
         // The whole reference goes in fromImage: engines accept name:tag, name@digest and both.
         let options = CreateImageOptionsBuilder::default()
             .from_image(&what)
             .build();
-        let mut stream = self.docker.create_image(Some(options), None, None);
+        let auth = credentials.map(|c| c.to_docker(&registry_server(reference)));
+        let mut stream = self.docker.create_image(Some(options), None, auth);
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.err("pull", &what, e))?;
+            let info = item.map_err(|e| redact(self.err("pull", &what, e), credentials))?;
             if let Some(detail) = info.error_detail {
-                return Err(stream_error(
-                    "pull",
-                    &what,
-                    detail.message.unwrap_or_default(),
-                ));
+                let message = detail.message.unwrap_or_default();
+                return Err(redact(stream_error("pull", &what, message), credentials));
             }
         }
         // A stream that ends without an error line is not proof on every engine; the image must
@@ -169,9 +172,14 @@ impl Engine {
         })
     }
 
-    /// Pushes `reference` (which must carry a tag) and returns the manifest digest the registry
-    /// stored, read from the push stream's `digest:` line.
-    pub async fn push(&self, reference: &Reference) -> Result<String, Error> {
+    /// Pushes `reference` (which must carry a tag) with `credentials` for its registry
+    /// (anonymous when `None`) and returns the manifest digest the registry stored, read from the
+    /// push stream's `digest:` line.
+    pub async fn push(
+        &self,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Result<String, Error> {
         let what = reference.to_string();
         let tag = reference.tag().ok_or_else(|| Error::BadReference {
             input: what.clone(),
@@ -179,19 +187,18 @@ impl Engine {
         })?;
         let options = PushImageOptionsBuilder::default().tag(tag).build();
         // The engine wants an X-Registry-Auth header even for a registry without credentials.
-        let credentials = DockerCredentials::default();
-        let mut stream =
-            self.docker
-                .push_image(&reference.name(), Some(options), Some(credentials));
+        let auth = credentials
+            .map(|c| c.to_docker(&registry_server(reference)))
+            .unwrap_or_default();
+        let mut stream = self
+            .docker
+            .push_image(&reference.name(), Some(options), Some(auth));
         let mut digest = None;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.err("push", &what, e))?;
+            let info = item.map_err(|e| redact(self.err("push", &what, e), credentials))?;
             if let Some(detail) = info.error_detail {
-                return Err(stream_error(
-                    "push",
-                    &what,
-                    detail.message.unwrap_or_default(),
-                ));
+                let message = detail.message.unwrap_or_default();
+                return Err(redact(stream_error("push", &what, message), credentials));
             }
             if let Some(found) = info.status.as_deref().and_then(digest_in) {
                 digest = Some(found);
@@ -212,6 +219,36 @@ fn inspect_name(reference: &Reference) -> String {
         (None, Some(tag)) => format!("{}:{tag}", reference.name()),
         (None, None) => format!("{}:latest", reference.name()),
     }
+}
+
+/// The server address the engine is given with a login for `reference`'s registry.
+fn registry_server(reference: &Reference) -> String {
+    server_address(reference.registry().unwrap_or("docker.io"))
+}
+
+/// An engine's message should never hold the password it was given, but it is the engine's
+/// text, not ours: the secret is cut out before the error goes anywhere.
+fn redact(error: Error, credentials: Option<&Credentials>) -> Error {
+    let secret = credentials.and_then(|c| c.basic().map(|(_, p)| p).or(c.refresh_token()));
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return error;
+    };
+    let clean = |text: &mut String| {
+        if text.contains(secret) {
+            *text = text.replace(secret, "<redacted>");
+        }
+    };
+    let mut error = error;
+    match &mut error {
+        Error::NotFound { message, .. }
+        | Error::Api { message, .. }
+        | Error::Failed { message, .. }
+        | Error::Credentials { message, .. }
+        | Error::Unreachable { message, .. } => clean(message),
+        Error::Unauthorized { message, .. } => clean(message),
+        Error::BadReference { .. } | Error::BadUrl { .. } | Error::NameTaken { .. } => {}
+    }
+    error
 }
 
 /// `v1: digest: sha256:… size: 527` → `sha256:…`.

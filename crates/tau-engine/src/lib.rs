@@ -13,8 +13,12 @@
 //!   reference in the [`IMAGE_LABEL`] label, and [`Container::image`] reads it back;
 //! - the stop timeout is always passed explicitly.
 //!
+//! Registry logins for push and pull come from [`auth::lookup`] (explicit variables, the Docker
+//! config and its credential helpers) and travel as the `X-Registry-Auth` header.
+//!
 //! Data flow: agent request → [`Reference`] (validated) → `Engine` → engine socket.
 
+pub mod auth;
 mod container;
 mod error;
 mod image;
@@ -26,6 +30,7 @@ use std::time::Duration;
 
 use bollard::{ClientVersion, Docker};
 
+pub use auth::Credentials;
 pub use container::{Container, ContainerSpec, ExecOutput};
 pub use error::{Error, ErrorKind};
 pub use reference::Reference;

@@ -26,13 +26,13 @@ async fn pull_then_create_start_exec_rename_stop_remove() {
     engine.ping().await.unwrap();
 
     let image = Reference::parse(&format!("{}/org/app:v1.0.0@{digest}", lab.registry())).unwrap();
-    engine.pull(&image).await.unwrap();
+    engine.pull(&image, None).await.unwrap();
     assert_eq!(
         engine.image_digest(&image).await.unwrap(),
         Some(digest.clone())
     );
     let by_tag = Reference::parse(&format!("{}/org/app:v1.0.0", lab.registry())).unwrap();
-    engine.pull(&by_tag).await.unwrap();
+    engine.pull(&by_tag, None).await.unwrap();
     assert_eq!(
         engine.image_digest(&by_tag).await.unwrap(),
         Some(digest.clone()),
@@ -98,7 +98,7 @@ async fn pull_of_an_unknown_tag_is_not_found_although_podman_answers_200() {
     lab.push_busybox("org/app", "v1", &["sleep", "3600"]);
     let engine = Engine::connect(Some(&lab.docker_host())).unwrap();
     let missing = Reference::parse(&format!("{}/org/app:v9", lab.registry())).unwrap();
-    let err = engine.pull(&missing).await.unwrap_err();
+    let err = engine.pull(&missing, None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert!(err.to_string().contains("org/app:v9"), "{err}");
     assert_eq!(engine.image_digest(&missing).await.unwrap(), None);
@@ -114,7 +114,7 @@ async fn pull_from_an_unreachable_registry_fails_as_an_engine_error() {
         .unwrap()
         .port();
     let unreachable = Reference::parse(&format!("127.0.0.1:{port}/org/app:v1")).unwrap();
-    let err = engine.pull(&unreachable).await.unwrap_err();
+    let err = engine.pull(&unreachable, None).await.unwrap_err();
     assert!(!err.is_refusal(), "{err:?}");
 }
 
@@ -135,7 +135,7 @@ async fn a_taken_name_is_name_taken_not_a_server_error() {
     lab.push_busybox("org/app", "v1", &["sleep", "3600"]);
     let engine = Engine::connect(Some(&lab.docker_host())).unwrap();
     let image = Reference::parse(&format!("{}/org/app:v1", lab.registry())).unwrap();
-    engine.pull(&image).await.unwrap();
+    engine.pull(&image, None).await.unwrap();
     let name = lab.unique("taken");
     engine.create(&spec(&name, &image)).await.unwrap();
     let err = engine.create(&spec(&name, &image)).await.unwrap_err();
@@ -185,7 +185,7 @@ async fn build_from_a_lab_image_and_push_returns_the_registry_digest() {
     assert!(!id.is_empty());
 
     let reference = Reference::parse(&tag).unwrap();
-    let digest = engine.push(&reference).await.unwrap();
+    let digest = engine.push(&reference, None).await.unwrap();
     assert_eq!(Some(digest), lab.manifest_digest("org/built", "v1"));
 
     let broken = "FROM scratch\nRUN /does-not-exist\n";
@@ -226,7 +226,7 @@ async fn the_running_digest_never_names_the_tags_new_image_after_the_tag_moved()
     let first = lab.push_busybox("org/moving", "v1.0.0", &["sleep", "3600"]);
     let engine = Engine::connect(Some(&lab.docker_host())).unwrap();
     let by_tag = Reference::parse(&format!("{}/org/moving:v1.0.0", lab.registry())).unwrap();
-    engine.pull(&by_tag).await.unwrap();
+    engine.pull(&by_tag, None).await.unwrap();
     let name = lab.unique("moving");
     engine.create(&spec(&name, &by_tag)).await.unwrap();
     let container = engine.inspect(&name).await.unwrap().unwrap();
@@ -234,7 +234,7 @@ async fn the_running_digest_never_names_the_tags_new_image_after_the_tag_moved()
     // The tag is pushed again with other content and pulled: the tag now names another image.
     let second = lab.push_busybox("org/moving", "v1.0.0", &["sleep", "7200"]);
     assert_ne!(first, second);
-    engine.pull(&by_tag).await.unwrap();
+    engine.pull(&by_tag, None).await.unwrap();
     assert_eq!(
         engine.image_digest(&by_tag).await.unwrap(),
         Some(second.clone())

@@ -238,7 +238,20 @@ impl Run<'_> {
     async fn pull(&mut self) -> Result<Option<String>, Failure> {
         abort_if_asked(StepName::Pull);
         let started = Instant::now();
-        let pulled = self.engine.pull(&self.plan.image).await;
+        // The host's own Docker login for the image's registry, as `docker pull` would use it.
+        let host = self.plan.image.registry().unwrap_or("docker.io").to_owned();
+        let login = tokio::task::spawn_blocking(move || tau_engine::auth::lookup(&host, None))
+            .await
+            .unwrap_or_else(|e| {
+                Err(tau_engine::Error::Credentials {
+                    origin: "Docker config".to_owned(),
+                    message: format!("the lookup stopped: {e}"),
+                })
+            });
+        let pulled = match login {
+            Ok(login) => self.engine.pull(&self.plan.image, login.as_ref()).await,
+            Err(e) => Err(e),
+        };
         let pulled = match pulled {
             Ok(()) => self.engine.image_digest(&self.plan.image).await,
             Err(e) => Err(e),
@@ -254,6 +267,11 @@ impl Run<'_> {
                     (
                         FailureClass::Refused,
                         format!("image {} was not found: {e}", self.plan.image),
+                    )
+                } else if e.is_refusal() {
+                    (
+                        FailureClass::Refused,
+                        format!("image {} could not be pulled: {e}", self.plan.image),
                     )
                 } else {
                     (

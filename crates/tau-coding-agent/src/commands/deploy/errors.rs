@@ -37,6 +37,8 @@ pub fn refusal(err: E) -> anyhow::Error {
         }
         E::Tag(_) => Refusal::new(USAGE, "tag_unavailable", message),
         E::Engine(_) => Refusal::new(USAGE, "engine_error", message),
+        E::RegistryUnauthorized(_) => Refusal::new(USAGE, "registry_unauthorized", message),
+        E::RegistryCredentials(_) => Refusal::new(USAGE, "registry_credentials_invalid", message),
         E::Records { path, .. } => Refusal::new(USAGE, "state_unreadable", message)
             .with("path", path.display().to_string()),
         E::Durable(_) => Refusal::new(USAGE, "state_unwritable", message),

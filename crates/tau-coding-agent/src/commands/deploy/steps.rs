@@ -167,7 +167,12 @@ async fn build_and_push(
     };
     report.stage(&format!("pushing {}", build.image));
     report.sending(&push_req);
-    let digest = tau_cloud::image::push(engine, &build.image)
+    let login = tau_cloud::image::registry_credentials(&config.registry).map_err(refusal)?;
+    report.line(format!(
+        "registry login: {}",
+        login.as_ref().map_or("anonymous", |c| c.origin())
+    ));
+    let digest = tau_cloud::image::push(engine, &build.image, login.as_ref())
         .await
         .map_err(refusal)?;
     let entry = Pushed {
@@ -178,7 +183,12 @@ async fn build_and_push(
     records::record_push(records_path, &config.service, entry.clone()).map_err(refusal)?;
     report.set(
         "push",
-        json!({ "image": build.image, "digest": digest, "pinned": entry.pinned() }),
+        json!({
+            "image": build.image,
+            "digest": digest,
+            "pinned": entry.pinned(),
+            "registry_login": login.as_ref().map_or("anonymous", |c| c.origin()),
+        }),
     );
     report.line(format!("pushed {} digest {digest}", build.image));
     Ok(Some(entry.pinned()))

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::builder::BoolishValueParser;
+use tau_registry::digest::HttpResolver;
 use tau_registry::store::AnyStore;
 
 use crate::failure::{Refusal, REFUSED, USAGE};
@@ -25,6 +26,7 @@ const EXAMPLES: &str = "\
 Examples:
   tau registry apply catalog.yaml
   tau registry tag record cogo-codegen-worker v1.4.2_3f9c2ab --built-by ci --trace-id $TRACE_ID
+  tau registry --registry-credentials-env GHCR tag record cogo-codegen-worker v1.4.3  # GHCR_USERNAME/GHCR_PASSWORD
   tau registry rollout cogo-codegen-worker v1.4.2_3f9c2ab --agent-url https://dev.example.com
   tau registry history cogo-codegen-worker --json
   DATABASE_URL=postgres://… tau registry migrate
@@ -41,6 +43,17 @@ pub struct Args {
     /// The embedded store's directory (ignored when DATABASE_URL is set).
     #[arg(long, global = true, value_name = "PATH", env = "TAU_REGISTRY_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
+
+    /// Read registry logins from PREFIX_USERNAME and PREFIX_PASSWORD (both or neither) before the
+    /// Docker config (`$DOCKER_CONFIG/config.json`, `~/.docker/config.json`, credential helpers);
+    /// used where a tag's digest is asked from the registry.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PREFIX",
+        env = "TAU_REGISTRY_CREDENTIALS_ENV"
+    )]
+    pub registry_credentials_env: Option<String>,
 
     /// Print one JSON document.
     #[arg(long, global = true, value_parser = BoolishValueParser::new(), env = "TAU_JSON")]
@@ -84,12 +97,38 @@ pub fn exec(args: &Args, out: &mut Out) -> Result<ExitCode> {
             Command::Catalog(c) => catalog::catalog(&store, c, args.json, out).await,
             Command::Manifests(a) => catalog::manifests(&store, a, args.json, out).await,
             Command::History(a) => tags::history(&store, a, args.json, out).await,
-            Command::Tag(c) => tags::tag(&store, c, args.json, out).await,
-            Command::Rollout(a) => rollout::rollout(&store, a, args.json, out).await,
-            Command::Rollback(a) => rollout::rollback(&store, a, args.json, out).await,
+            Command::Tag(c) => tags::tag(&store, &resolver(args)?, c, args.json, out).await,
+            Command::Rollout(a) => {
+                rollout::rollout(&store, &resolver(args)?, a, args.json, out).await
+            }
+            Command::Rollback(a) => {
+                rollout::rollback(&store, &resolver(args)?, a, args.json, out).await
+            }
             Command::Migrate => migrate(&store, args.json, out).await,
         }
     })
+}
+
+/// The registry client for digest lookups, with the login variables' prefix when one was given.
+fn resolver(args: &Args) -> Result<HttpResolver> {
+    if let Some(prefix) = &args.registry_credentials_env {
+        let valid = !prefix.is_empty()
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && !prefix.as_bytes()[0].is_ascii_digit();
+        if !valid {
+            return Err(Refusal::new(
+                USAGE,
+                "usage",
+                format!("--registry-credentials-env {prefix:?}: expected an environment variable prefix of A-Z, 0-9 and _ (such as REGISTRY)"),
+            )
+            .into());
+        }
+    }
+    Ok(HttpResolver::new()
+        .map_err(refusal)?
+        .with_credentials_env(args.registry_credentials_env.clone()))
 }
 
 fn database_url() -> Option<String> {
@@ -140,7 +179,11 @@ pub fn refusal(e: tau_registry::Error) -> anyhow::Error {
     };
     let exit = if matches!(
         e.code(),
-        "usage" | "secret_env_missing" | "tag_invalid" | "credentials_missing"
+        "usage"
+            | "secret_env_missing"
+            | "tag_invalid"
+            | "credentials_missing"
+            | "registry_credentials_invalid"
     ) {
         USAGE
     } else {

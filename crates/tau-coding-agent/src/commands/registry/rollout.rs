@@ -92,15 +92,15 @@ fn env_lookup(name: &str) -> Option<String> {
 
 pub async fn rollout(
     store: &AnyStore,
+    resolver: &HttpResolver,
     a: &RolloutArgs,
     json: bool,
     out: &mut Out,
 ) -> Result<ExitCode> {
     let d = deployer(&a.timing.agent_url)?;
-    let resolver = HttpResolver::new().map_err(refusal)?;
     let report = rollout::rollout(
         store,
-        &resolver,
+        resolver,
         &d,
         &env_lookup,
         &a.agent,
@@ -114,15 +114,15 @@ pub async fn rollout(
 
 pub async fn rollback(
     store: &AnyStore,
+    resolver: &HttpResolver,
     a: &RollbackArgs,
     json: bool,
     out: &mut Out,
 ) -> Result<ExitCode> {
     let d = deployer(&a.timing.agent_url)?;
-    let resolver = HttpResolver::new().map_err(refusal)?;
     let report = rollout::rollback(
         store,
-        &resolver,
+        resolver,
         &d,
         &env_lookup,
         &a.agent,

@@ -71,16 +71,21 @@ pub async fn history(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn tag(store: &AnyStore, c: &TagCommand, json: bool, out: &mut Out) -> Result<ExitCode> {
+pub async fn tag(
+    store: &AnyStore,
+    resolver: &HttpResolver,
+    c: &TagCommand,
+    json: bool,
+    out: &mut Out,
+) -> Result<ExitCode> {
     let TagCommand::Record(a) = c;
-    let resolver = HttpResolver::new().map_err(refusal)?;
     let build = Build {
         built_by: a.built_by.clone(),
         built_at: a.built_at.clone(),
         changelog_url: a.changelog_url.clone(),
         trace_id: a.trace_id.clone(),
     };
-    let recorded = record(store, &resolver, &a.agent, &a.tag, &build)
+    let recorded = record(store, resolver, &a.agent, &a.tag, &build)
         .await
         .map_err(refusal)?;
     let (new, row) = match &recorded {

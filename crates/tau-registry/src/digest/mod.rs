@@ -2,11 +2,19 @@
 //! manifest media types in `Accept`, read from `Docker-Content-Digest`.
 //!
 //! A registry on a loopback address is spoken to over plain HTTP (the test registry has no TLS);
-//! any other over HTTPS. A registry that answers 401 with a `Bearer` challenge gets one anonymous
-//! token request (public images on ghcr.io and Docker Hub); credentials are never sent, because
-//! the registry stores only references to them.
+//! any other over HTTPS. The first request is anonymous; a `401` is answered by its
+//! `WWW-Authenticate` challenge ([`challenge`], [`login`]): `Basic` with the login, `Bearer` with
+//! a token asked from the realm (with the login when there is one, so public images on ghcr.io
+//! and Docker Hub need none). The login is looked up only then, by [`tau_engine::auth::lookup`]:
+//! `<PREFIX>_USERNAME`/`<PREFIX>_PASSWORD` when a prefix is given, else the Docker config. The
+//! registry store keeps no login of its own, only references.
+
+pub mod challenge;
+mod login;
 
 use std::time::Duration;
+
+use login::{unauthorized, Authorization, LOGIN_HINT};
 
 use crate::{Error, Result};
 
@@ -61,6 +69,7 @@ pub fn base_url(host: &str) -> String {
 /// Asks real registries over HTTP(S).
 pub struct HttpResolver {
     http: reqwest::Client,
+    credentials_env: Option<String>,
 }
 
 impl HttpResolver {
@@ -73,51 +82,44 @@ impl HttpResolver {
                 registry: "-".into(),
                 message: e.to_string(),
             })?;
-        Ok(HttpResolver { http })
+        Ok(HttpResolver {
+            http,
+            credentials_env: None,
+        })
     }
 
-    async fn anonymous_token(&self, host: &str, challenge: &str) -> Result<String> {
-        let param = |key: &str| -> Option<String> {
-            let at = challenge.find(&format!("{key}=\""))? + key.len() + 2;
-            let end = challenge[at..].find('"')? + at;
-            Some(challenge[at..end].to_string())
-        };
-        let realm = param("realm").ok_or_else(|| Error::Registry {
-            registry: host.to_string(),
-            message: "answered 401 without a Bearer realm; private registries need a pull credential tau does not hold".into(),
-        })?;
-        let mut query = Vec::new();
-        for key in ["service", "scope"] {
-            if let Some(v) = param(key) {
-                query.push((key, v));
+    /// Reads a registry's login from `<prefix>_USERNAME`/`<prefix>_PASSWORD` first (both or
+    /// neither must be set), before the Docker config.
+    pub fn with_credentials_env(mut self, prefix: Option<String>) -> HttpResolver {
+        self.credentials_env = prefix;
+        self
+    }
+
+    async fn login(&self, host: &str) -> Result<Option<tau_engine::Credentials>> {
+        let host = host.to_string();
+        let prefix = self.credentials_env.clone();
+        let found =
+            tokio::task::spawn_blocking(move || tau_engine::auth::lookup(&host, prefix.as_deref()))
+                .await
+                .map_err(|e| Error::refused("registry_credentials_invalid", e.to_string()))?;
+        found.map_err(|e| Error::refused("registry_credentials_invalid", e.to_string()))
+    }
+
+    async fn head(
+        &self,
+        url: &str,
+        auth: Option<&Authorization>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let request = self.http.head(url).header(reqwest::header::ACCEPT, ACCEPT);
+        let request = match auth {
+            None => request,
+            Some(Authorization::Bearer(token)) => request.bearer_auth(token),
+            Some(Authorization::Basic(c)) => {
+                let (user, pass) = c.basic().unwrap_or_default();
+                request.basic_auth(user, Some(pass))
             }
-        }
-        let answer: serde_json::Value = self
-            .http
-            .get(&realm)
-            .query(&query)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| Error::Registry {
-                registry: host.to_string(),
-                message: format!("token request failed: {e}"),
-            })?
-            .json()
-            .await
-            .map_err(|e| Error::Registry {
-                registry: host.to_string(),
-                message: format!("token answer: {e}"),
-            })?;
-        answer
-            .get("token")
-            .or_else(|| answer.get("access_token"))
-            .and_then(|t| t.as_str())
-            .map(str::to_string)
-            .ok_or_else(|| Error::Registry {
-                registry: host.to_string(),
-                message: "token answer holds no token".into(),
-            })
+        };
+        request.send().await
     }
 }
 
@@ -129,13 +131,9 @@ impl Resolver for HttpResolver {
             registry: host.clone(),
             message,
         };
-        let mut response = self
-            .http
-            .head(&url)
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .send()
-            .await
-            .map_err(|e| err(format!("HEAD {url}: {e}")))?;
+        let sent = |e: reqwest::Error| err(format!("HEAD {url}: {}", e.without_url()));
+        let mut response = self.head(&url, None).await.map_err(sent)?;
+        let mut login = None;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             let challenge = response
                 .headers()
@@ -143,15 +141,9 @@ impl Resolver for HttpResolver {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            let token = self.anonymous_token(&host, &challenge).await?;
-            response = self
-                .http
-                .head(&url)
-                .header(reqwest::header::ACCEPT, ACCEPT)
-                .bearer_auth(token)
-                .send()
-                .await
-                .map_err(|e| err(format!("HEAD {url}: {e}")))?;
+            login = self.login(&host).await?;
+            let auth = login::answer(&self.http, &host, &name, &challenge, login.as_ref()).await?;
+            response = self.head(&url, Some(&auth)).await.map_err(sent)?;
         }
         match response.status() {
             s if s.is_success() => {}
@@ -159,6 +151,18 @@ impl Resolver for HttpResolver {
                 return Err(Error::refused(
                     "tag_not_found",
                     format!("{repo}:{tag} is not in registry {host} (HEAD {url} answered 404)"),
+                ))
+            }
+            s @ (reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN) => {
+                return Err(unauthorized(
+                    &host,
+                    match &login {
+                        Some(c) => format!(
+                            "refused the login from {} for {name} (HEAD {url} answered {s})",
+                            c.origin()
+                        ),
+                        None => format!("HEAD {url} answered {s} without a login; {LOGIN_HINT}"),
+                    },
                 ))
             }
             s => return Err(err(format!("HEAD {url} answered {s}"))),
@@ -187,6 +191,9 @@ pub fn is_digest(s: &str) -> bool {
                 .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
     })
 }
+
+#[cfg(test)]
+mod login_tests;
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,9 @@
 //! temporary directory and stopped (process groups killed, containers removed) when the [`Lab`]
 //! is dropped. Nothing under `/etc` is read or changed except the engine's network defaults.
 //!
+//! [`Lab::start_auth_registry`] adds a second registry that wants an htpasswd login (see
+//! [`auth`]).
+//!
 //! With `CI` set, a missing engine is a test failure ([`Lab::start`] panics); without it, tests
 //! skip with a printed reason.
 
@@ -15,6 +18,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod auth;
+
+/// Manifest and index media types, so a registry answers the digest a pull would use.
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, \
+                               application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
 /// How long the engine and the registry get to answer after start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -24,6 +33,9 @@ pub struct Lab {
     podman: Child,
     registry: Child,
     registry_port: u16,
+    /// Reserved at launch so the engine's registries.conf lists it; started on demand.
+    auth_port: u16,
+    auth_registry: Option<auth::AuthRegistry>,
 }
 
 impl Lab {
@@ -51,6 +63,7 @@ impl Lab {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let registry_port = free_port();
+        let auth_port = free_port();
         std::fs::write(
             dir.join("containers.conf"),
             format!(
@@ -63,7 +76,8 @@ impl Lab {
         std::fs::write(
             dir.join("registries.conf"),
             format!(
-                "unqualified-search-registries = []\n\n[[registry]]\nlocation = \"127.0.0.1:{registry_port}\"\ninsecure = true\n"
+                "unqualified-search-registries = []\n\n[[registry]]\nlocation = \"127.0.0.1:{registry_port}\"\ninsecure = true\n\n\
+                 [[registry]]\nlocation = \"127.0.0.1:{auth_port}\"\ninsecure = true\n"
             ),
         )
         .unwrap();
@@ -102,6 +116,8 @@ impl Lab {
             podman,
             registry,
             registry_port,
+            auth_port,
+            auth_registry: None,
         };
         lab.wait_until("the registry's /v2/", |lab| {
             http_status(lab.registry_port, "GET", "/v2/", &[]).is_some_and(|(s, _)| s == 200)
@@ -184,22 +200,16 @@ impl Lab {
 
     /// `Docker-Content-Digest` of `HEAD /v2/<repo>/manifests/<tag>`, `None` when unknown.
     pub fn manifest_digest(&self, repo: &str, tag: &str) -> Option<String> {
-        let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, \
-                      application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
         let (status, headers) = http_status(
             self.registry_port,
             "HEAD",
             &format!("/v2/{repo}/manifests/{tag}"),
-            &[("Accept", accept)],
+            &[("Accept", MANIFEST_ACCEPT)],
         )?;
         if status != 200 {
             return None;
         }
-        headers.lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("docker-content-digest")
-                .then(|| value.trim().to_owned())
-        })
+        header(&headers, "docker-content-digest")
     }
 
     pub fn create_volume(&self, name: &str) {
@@ -233,7 +243,11 @@ impl Drop for Lab {
     fn drop(&mut self) {
         // Containers first: their conmon processes live outside the service's process group.
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
-        for child in [&mut self.podman, &mut self.registry] {
+        let auth = self.auth_registry.as_mut().map(|a| &mut a.child);
+        for child in [Some(&mut self.podman), Some(&mut self.registry), auth]
+            .into_iter()
+            .flatten()
+        {
             let _ = Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", child.id())])
                 .stderr(Stdio::null())
@@ -308,7 +322,7 @@ fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -317,7 +331,16 @@ fn free_port() -> u16 {
 }
 
 /// One plain HTTP/1.1 request to 127.0.0.1:`port`; the status and the raw header block.
-fn http_status(
+/// The value of header `name` in a raw header block.
+fn header(headers: &str, name: &str) -> Option<String> {
+    headers.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+pub(crate) fn http_status(
     port: u16,
     method: &str,
     path: &str,
