@@ -127,7 +127,7 @@ fn reason(body: &Body) -> Option<&str> {
 /// Appends the `context.jsonl` line for one case outcome to `out`: `timestamp_unix_ms, case_key`
 /// and `text`, one sentence saying what happened.
 pub fn write_context_line(out: &mut Vec<u8>, result: &CaseResult<'_>, now_ms: u64) {
-    let case = result.case;
+    let case = &*result.case;
     let response = &result.response;
     out.push(b'{');
     jsonl::key(out, "timestamp_unix_ms");

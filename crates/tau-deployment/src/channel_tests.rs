@@ -80,7 +80,7 @@ struct ContextLine<'a> {
 }
 
 fn reference_context(result: &CaseResult<'_>, now_ms: u64) -> Vec<u8> {
-    let case = result.case;
+    let case = &*result.case;
     let response = &result.response;
     let mut text = format!(
         "case {} ({} {} on {} in {}/{})",

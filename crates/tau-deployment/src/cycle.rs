@@ -4,6 +4,7 @@
 //! it will touch before touching any), and [`execute`] hands each case's result to a sink as soon as
 //! it is known, so nothing per case is kept beyond what the sink keeps.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::driver::{Driver, Field, Outcome, Response, Target};
@@ -115,7 +116,9 @@ impl Disposition {
 /// One queued case after all its attempts.
 #[derive(Debug, Clone)]
 pub struct CaseResult<'f> {
-    pub case: &'f Case,
+    /// Borrowed from the plan, or owned when the runner's queue hands the case over with its
+    /// result (so both can move to the thread that renders the channel lines).
+    pub case: Cow<'f, Case>,
     pub key: Sym,
     pub attempts: u32,
     pub response: Response,
@@ -262,7 +265,7 @@ pub(crate) fn evaluate<'c>(
         }
     }
     Ok(CaseResult {
-        case,
+        case: Cow::Borrowed(case),
         key,
         attempts: attempt,
         response,

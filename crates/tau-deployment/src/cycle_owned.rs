@@ -7,6 +7,8 @@
 //! first so each is popped off the end when its turn comes, and the vector is shrunk as it
 //! empties. The order, the dedupe and the counts are those of [`plan`](super::plan).
 
+use std::borrow::Cow;
+
 use super::{case_key, evaluate, queue_order, CaseResult, Counts, Limits};
 use crate::driver::Driver;
 use crate::fixture::Case;
@@ -66,13 +68,13 @@ pub fn plan_owned(
 }
 
 /// Like [`execute`](super::execute): evaluates every queued case in order, passing each result
-/// to `sink`, and frees each case after its result has been handed over.
+/// to `sink` together with its case, which the sink frees (or sends on) when it is done with it.
 pub fn drain(
     queue: Queue,
     limits: &Limits,
     driver: &mut dyn Driver,
     hooks: &mut dyn Hooks,
-    sink: &mut dyn FnMut(CaseResult<'_>) -> Result<()>,
+    sink: &mut dyn FnMut(CaseResult<'static>) -> Result<()>,
 ) -> Result<Counts> {
     let Queue {
         mut reversed,
@@ -81,8 +83,20 @@ pub fn drain(
     let total = reversed.len();
     let mut done = 0;
     while let Some(case) = reversed.pop() {
-        sink(evaluate(&case, limits, driver, hooks, &mut counts)?)?;
-        drop(case);
+        let CaseResult {
+            key,
+            attempts,
+            response,
+            disposition,
+            ..
+        } = evaluate(&case, limits, driver, hooks, &mut counts)?;
+        sink(CaseResult {
+            case: Cow::Owned(case),
+            key,
+            attempts,
+            response,
+            disposition,
+        })?;
         done += 1;
         if done % crate::hooks::PROGRESS_EVERY == 0 || done == total {
             hooks.progress(done, total);

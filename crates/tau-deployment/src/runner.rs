@@ -41,6 +41,7 @@ mod cases;
 mod migrate;
 mod preview;
 mod record;
+mod render;
 
 use cases::{case_report, skipped_cases};
 pub use cases::{CaseReport, SkippedCase};
@@ -222,47 +223,48 @@ pub fn run(
     });
     let mut contract_failures = Vec::new();
     let mut profile_line = Vec::new();
-    let mut sink = |result: CaseResult<'_>| -> Result<()> {
-        let (log, context) = files[result.case.blueprint_id.as_str()];
-        tx.append(log, |buf| channel::write_log_entry(buf, &result, now))?;
-        tx.append(context, |buf| {
-            channel::write_context_line(buf, &result, now)
-        })?;
-        if let (Disposition::Applied, Some(accepted)) =
-            (&result.disposition, result.response.accepted())
-        {
-            let record = rollout_record(&result, accepted, now);
-            totals.add_rollout(&record)?;
-            tx.append(ROLLOUTS, |buf| {
-                line::write_line(buf, &mut profile_line, &record, &mut line_cache)
-            })?;
-            if !profile_line.is_empty() {
-                tx.append(PROFILES, |buf| buf.append(&mut profile_line))?;
+    let counts = std::thread::scope(|scope| -> Result<Counts> {
+        let mut renderer = render::Renderer::spawn(scope, now);
+        let mut sink = |result: CaseResult<'static>| -> Result<()> {
+            let (log, context) = files[result.case.blueprint_id.as_str()];
+            if let (Disposition::Applied, Some(accepted)) =
+                (&result.disposition, result.response.accepted())
+            {
+                let record = rollout_record(&result, accepted, now);
+                totals.add_rollout(&record)?;
+                tx.append(ROLLOUTS, |buf| {
+                    line::write_line(buf, &mut profile_line, &record, &mut line_cache)
+                })?;
+                if !profile_line.is_empty() {
+                    tx.append(PROFILES, |buf| buf.append(&mut profile_line))?;
+                }
+                if recent_rollouts.len() == ROLLOUT_WINDOW {
+                    recent_rollouts.pop_front();
+                }
+                recent_rollouts.push_back(record);
             }
-            if recent_rollouts.len() == ROLLOUT_WINDOW {
-                recent_rollouts.pop_front();
+            if result.disposition.is_completed() {
+                totals.add_processed(1)?;
+                tx.append(PROCESSED, |buf| {
+                    buf.extend_from_slice(&history::key_digest(&result.key))
+                })?;
+                if recent_keys.len() == cap {
+                    recent_keys.pop_front();
+                }
+                recent_keys.push_back(result.key.clone());
             }
-            recent_rollouts.push_back(record);
-        }
-        if result.disposition.is_completed() {
-            totals.add_processed(1)?;
-            tx.append(PROCESSED, |buf| {
-                buf.extend_from_slice(&history::key_digest(&result.key))
-            })?;
-            if recent_keys.len() == cap {
-                recent_keys.pop_front();
+            if let Disposition::ContractMismatch(_) = &result.disposition {
+                contract_failures.extend(result.failure());
             }
-            recent_keys.push_back(result.key.clone());
-        }
-        if let Disposition::ContractMismatch(_) = &result.disposition {
-            contract_failures.extend(result.failure());
-        }
-        if options.keep_case_reports {
-            cases.push(case_report(&result));
-        }
-        Ok(())
-    };
-    let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
+            if options.keep_case_reports {
+                cases.push(case_report(&result));
+            }
+            renderer.push(log, context, result, &mut tx)
+        };
+        let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
+        renderer.finish(&mut tx)?;
+        Ok(counts)
+    })?;
     drop(touched);
     drop(files);
 

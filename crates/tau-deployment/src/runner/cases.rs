@@ -28,7 +28,7 @@ pub struct CaseReport {
 }
 
 pub(super) fn case_report(result: &CaseResult<'_>) -> CaseReport {
-    let case = result.case;
+    let case = &*result.case;
     let response = &result.response;
     let message = match &result.disposition {
         Disposition::ContractMismatch(diffs) => Some(format!(

@@ -9,7 +9,7 @@ pub(super) fn rollout_record(
     accepted: &Accepted,
     now: u64,
 ) -> RolloutRecord {
-    let case = result.case;
+    let case = &*result.case;
     let artifact = &accepted.artifact;
     RolloutRecord {
         case_key: result.key.clone(),
