@@ -62,6 +62,23 @@ pub(super) fn parse(
             );
         }
     }
+    if let (Some(s), Some(t)) = (&service, &target) {
+        // Provider name rules beyond the common grammar: App Runner's ServiceName pattern
+        // (botocore: [A-Za-z0-9][A-Za-z0-9-_]{3,39}) and Container Apps' documented rule
+        // (2 to 32 characters, no "--").
+        let rule = match t {
+            Target::Aws(_) if s.len() < 4 => {
+                Some("at least 4 characters with provider aws (App Runner's ServiceName)")
+            }
+            Target::Azure(_) if s.len() < 2 || s.contains("--") => Some(
+                "at least 2 characters and no \"--\" with provider azure (Container Apps' app name)",
+            ),
+            _ => None,
+        };
+        if let Some(expected) = rule {
+            p.add("deployment.service", expected, Some(quote(s)));
+        }
+    }
     match (service, registry, target, port, environment, build) {
         (
             Some(service),

@@ -148,30 +148,42 @@ pub(super) async fn assume_role_with_web_identity(
     }
 }
 
-/// The text of the first element named each of `names` in an XML document.
+/// The text of the first element named each of `names` in an XML document. Entity and
+/// character references arrive as their own events, so an element's text is gathered until
+/// its end tag.
 fn xml_fields(xml: &str, names: &[&str]) -> Vec<(String, String)> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut current: Option<String> = None;
+    let mut current: Option<(String, String)> = None;
     let mut out: Vec<(String, String)> = Vec::new();
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                current = names.contains(&name.as_str()).then_some(name);
+                let wanted = names.contains(&name.as_str()) && !out.iter().any(|(n, _)| *n == name);
+                current = wanted.then(|| (name, String::new()));
             }
             Ok(Event::Text(t)) => {
-                if let Some(name) = current.take() {
-                    if !out.iter().any(|(n, _)| *n == name) {
-                        let text = t.decode().map(|c| c.into_owned()).unwrap_or_default();
-                        let text = quick_xml::escape::unescape(&text)
-                            .map(|c| c.into_owned())
-                            .unwrap_or(text);
-                        out.push((name, text.trim().to_string()));
+                if let Some((_, text)) = current.as_mut() {
+                    text.push_str(&t.decode().unwrap_or_default());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, text)) = current.as_mut() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => text.push(c),
+                        _ => {
+                            let name = r.decode().unwrap_or_default();
+                            text.push_str(quick_xml::escape::resolve_predefined_entity(&name).unwrap_or(""));
+                        }
                     }
                 }
             }
-            Ok(Event::End(_)) => current = None,
+            Ok(Event::End(_)) => {
+                if let Some((name, text)) = current.take() {
+                    out.push((name, text.trim().to_string()));
+                }
+            }
             Ok(Event::Eof) | Err(_) => return out,
             _ => {}
         }
@@ -324,13 +336,13 @@ mod tests {
 
     #[test]
     fn sts_answers_are_read_from_xml() {
-        let xml = "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s&amp;k</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+        let xml = "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s&amp;k&#x2F;</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
         let f = xml_fields(xml, &["AccessKeyId", "SecretAccessKey", "Expiration"]);
         assert_eq!(
             f,
             [
                 ("AccessKeyId".into(), "ASIA1".into()),
-                ("SecretAccessKey".into(), "s&k".into()),
+                ("SecretAccessKey".into(), "s&k/".into()),
                 ("Expiration".into(), "2030-01-01T00:00:00Z".into())
             ]
         );
