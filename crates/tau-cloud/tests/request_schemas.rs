@@ -6,7 +6,9 @@ mod schema_check;
 
 use serde_json::{json, Value};
 use tau_cloud::config::{AwsTarget, AzureTarget, GcpTarget};
-use tau_cloud::providers::{aws, azure, gcp, ApiRequest, CloudApi, EnvVar, RegistryLogin, ServiceSpec};
+use tau_cloud::providers::{
+    aws, azure, gcp, ApiRequest, CloudApi, EnvVar, RegistryLogin, ServiceSpec,
+};
 
 use schema_check::{assert_operation, check_operation, check_shape, unknown_query_params, Schema};
 
@@ -21,15 +23,30 @@ fn spec(image: &str, login: Option<RegistryLogin>) -> ServiceSpec {
         health_check_path: "/healthz".into(),
         env: vec![
             ("MODE".into(), EnvVar::Plain("prod".into())),
-            ("DB_PASSWORD".into(), EnvVar::Secret { from: "HELLO_DB_PASSWORD".into(), value: None }),
-            ("API_TOKEN".into(), EnvVar::Secret { from: "HELLO_TOKEN".into(), value: Some("t0ken".into()) }),
+            (
+                "DB_PASSWORD".into(),
+                EnvVar::Secret {
+                    from: "HELLO_DB_PASSWORD".into(),
+                    value: None,
+                },
+            ),
+            (
+                "API_TOKEN".into(),
+                EnvVar::Secret {
+                    from: "HELLO_TOKEN".into(),
+                    value: Some("t0ken".into()),
+                },
+            ),
         ],
         registry_login: login,
     }
 }
 
 fn header<'a>(req: &'a ApiRequest, name: &str) -> Option<&'a str> {
-    req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    req.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn app_runner() -> aws::AppRunner {
@@ -62,9 +79,22 @@ fn every_app_runner_request_matches_the_botocore_model() {
         for (op, req) in requests {
             let model = schema.operation(op);
             assert_eq!(req.method, model["http"]["method"], "{op}");
-            assert_eq!(req.url, format!("http://127.0.0.1:9{}", model["http"]["path"].as_str().unwrap()));
-            assert_eq!(header(&req, "x-amz-target"), model["target"].as_str(), "{op}");
-            assert_eq!(header(&req, "content-type"), Some("application/x-amz-json-1.0"));
+            assert_eq!(
+                req.url,
+                format!(
+                    "http://127.0.0.1:9{}",
+                    model["http"]["path"].as_str().unwrap()
+                )
+            );
+            assert_eq!(
+                header(&req, "x-amz-target"),
+                model["target"].as_str(),
+                "{op}"
+            );
+            assert_eq!(
+                header(&req, "content-type"),
+                Some("application/x-amz-json-1.0")
+            );
             assert_operation("aws-apprunner.json", op, req.body.as_ref().unwrap());
         }
     }
@@ -83,13 +113,32 @@ fn every_cloud_run_request_matches_the_v2_discovery_document() {
         health_check_path: "/healthz".into(),
         endpoint: Some("http://127.0.0.1:9".into()),
     });
-    let s = spec(&format!("europe-docker.pkg.dev/acme-prod/org/hello@{DIGEST}"), None);
+    let s = spec(
+        &format!("europe-docker.pkg.dev/acme-prod/org/hello@{DIGEST}"),
+        None,
+    );
     let name = "projects/acme-prod/locations/europe-west1/services/hello-api";
     let requests = [
-        ("run.projects.locations.services.create", api.create(&s), "v2/projects/acme-prod/locations/europe-west1/services"),
-        ("run.projects.locations.services.patch", api.update(&s, name), &*format!("v2/{name}")),
-        ("run.projects.locations.services.get", api.get(name), &*format!("v2/{name}")),
-        ("run.projects.locations.services.delete", api.delete(name), &*format!("v2/{name}")),
+        (
+            "run.projects.locations.services.create",
+            api.create(&s),
+            "v2/projects/acme-prod/locations/europe-west1/services",
+        ),
+        (
+            "run.projects.locations.services.patch",
+            api.update(&s, name),
+            &*format!("v2/{name}"),
+        ),
+        (
+            "run.projects.locations.services.get",
+            api.get(name),
+            &*format!("v2/{name}"),
+        ),
+        (
+            "run.projects.locations.services.delete",
+            api.delete(name),
+            &*format!("v2/{name}"),
+        ),
     ]
     .map(|(op, req, path)| (op, req, path.to_string()));
     let schema = Schema::load("gcp-run-v2.json");
@@ -98,7 +147,11 @@ fn every_cloud_run_request_matches_the_v2_discovery_document() {
         assert_eq!(req.method, method["http"]["method"], "{op}");
         let url_path = req.url.trim_start_matches("http://127.0.0.1:9/");
         assert_eq!(url_path.split('?').next().unwrap(), path, "{op}");
-        assert_eq!(unknown_query_params("gcp-run-v2.json", op, &req.url), Vec::<String>::new(), "{op}");
+        assert_eq!(
+            unknown_query_params("gcp-run-v2.json", op, &req.url),
+            Vec::<String>::new(),
+            "{op}"
+        );
         match (&req.body, method["input"].as_str()) {
             (Some(body), Some(_)) => assert_operation("gcp-run-v2.json", op, body),
             (None, None) => {}
@@ -139,7 +192,10 @@ fn every_container_apps_request_matches_the_arm_models() {
             ("ContainerApps_Delete", api.delete(id)),
         ] {
             assert_eq!(req.method, schema.operation(op)["http"]["method"], "{op}");
-            assert_eq!(req.url, format!("http://127.0.0.1:9{id}?api-version={api_version}"));
+            assert_eq!(
+                req.url,
+                format!("http://127.0.0.1:9{id}?api-version={api_version}")
+            );
             if let Some(body) = &req.body {
                 assert_operation("azure-containerapps.json", op, body);
             }
@@ -148,14 +204,21 @@ fn every_container_apps_request_matches_the_arm_models() {
 }
 
 fn schema_api_version(file: &str) -> String {
-    let text = std::fs::read_to_string(format!("{}/tests/schemas/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/schemas/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     doc["source"]["api_version"].as_str().unwrap().to_string()
 }
 
 #[test]
 fn the_azure_models_are_the_api_version_tau_calls() {
-    assert_eq!(schema_api_version("azure-containerapps.json"), azure::API_VERSION);
+    assert_eq!(
+        schema_api_version("azure-containerapps.json"),
+        azure::API_VERSION
+    );
 }
 
 /// The checker itself: each kind of departure is caught, so the tests above can fail.
@@ -182,22 +245,47 @@ fn the_validator_reports_each_kind_of_departure() {
         "$.HealthCheckConfiguration.Interval: expected integer",
     ];
     for e in expect {
-        assert!(problems.iter().any(|p| p.starts_with(e)), "{e} not in {problems:#?}");
+        assert!(
+            problems.iter().any(|p| p.starts_with(e)),
+            "{e} not in {problems:#?}"
+        );
     }
     assert_eq!(problems.len(), expect.len(), "{problems:#?}");
 
-    let problems = check_shape("azure-containerapps.json", "ContainerApp", &json!({"id": "/x", "properties": {"template": {"containers": [{"probes": [{"type": "liveness", "httpGet": {"path": "/"}}]}]}}}));
+    let problems = check_shape(
+        "azure-containerapps.json",
+        "ContainerApp",
+        &json!({"id": "/x", "properties": {"template": {"containers": [{"probes": [{"type": "liveness", "httpGet": {"path": "/"}}]}]}}}),
+    );
     for e in [
         "$: required member location is missing",
         "$.id: output-only member sent in a request",
         "$.properties.template.containers[0].probes[0].httpGet: required member port is missing",
     ] {
-        assert!(problems.iter().any(|p| p.starts_with(e)), "{e} not in {problems:#?}");
+        assert!(
+            problems.iter().any(|p| p.starts_with(e)),
+            "{e} not in {problems:#?}"
+        );
     }
-    assert_eq!(problems.len(), 3, "Azure enums are case-insensitive: {problems:#?}");
-    let problems = check_shape("gcp-run-v2.json", "GoogleCloudRunV2Service", &json!({"uri": "https://x", "template": {"scaling": {"minInstanceCount": "0"}}}));
+    assert_eq!(
+        problems.len(),
+        3,
+        "Azure enums are case-insensitive: {problems:#?}"
+    );
+    let problems = check_shape(
+        "gcp-run-v2.json",
+        "GoogleCloudRunV2Service",
+        &json!({"uri": "https://x", "template": {"scaling": {"minInstanceCount": "0"}}}),
+    );
     assert_eq!(problems.len(), 2, "{problems:#?}");
-    assert_eq!(unknown_query_params("gcp-run-v2.json", "run.projects.locations.services.create", "http://h/v2/p?serviceId=a&service_id=b"), ["service_id"]);
+    assert_eq!(
+        unknown_query_params(
+            "gcp-run-v2.json",
+            "run.projects.locations.services.create",
+            "http://h/v2/p?serviceId=a&service_id=b"
+        ),
+        ["service_id"]
+    );
 }
 
 /// The schema operation each provider's create/update body is checked against.
@@ -205,8 +293,20 @@ fn body_operations(kind: tau_cloud::config::ProviderKind) -> (&'static str, [&'s
     use tau_cloud::config::ProviderKind as K;
     match kind {
         K::Aws => ("aws-apprunner.json", ["CreateService", "UpdateService"]),
-        K::Gcp => ("gcp-run-v2.json", ["run.projects.locations.services.create", "run.projects.locations.services.patch"]),
-        K::Azure => ("azure-containerapps.json", ["ContainerApps_CreateOrUpdate", "ContainerApps_CreateOrUpdate"]),
+        K::Gcp => (
+            "gcp-run-v2.json",
+            [
+                "run.projects.locations.services.create",
+                "run.projects.locations.services.patch",
+            ],
+        ),
+        K::Azure => (
+            "azure-containerapps.json",
+            [
+                "ContainerApps_CreateOrUpdate",
+                "ContainerApps_CreateOrUpdate",
+            ],
+        ),
         other => panic!("{other:?} has no cloud API"),
     }
 }
@@ -232,7 +332,11 @@ fn target_block(provider: usize, sizes: (usize, usize)) -> String {
     }
 }
 
-const REGISTRIES: [&str; 3] = ["123456789012.dkr.ecr.eu-west-1.amazonaws.com", "europe-docker.pkg.dev", "acme.azurecr.io"];
+const REGISTRIES: [&str; 3] = [
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "europe-docker.pkg.dev",
+    "acme.azurecr.io",
+];
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 192, ..Default::default() })]
@@ -248,9 +352,10 @@ proptest::proptest! {
         var in "[A-Z][A-Z0-9_]{0,20}",
     ) {
         let registry = REGISTRIES[provider];
+        let target = target_block(provider, sizes);
+        let target = target.trim_end_matches('}');
         let yaml = format!(
-            "deployment:\n  service: {service}\n  registry: {{url: '{registry}', repository: org/hello}}\n  target:\n    {}\n  port: {port}\n  environment:\n    {var}: plain\n    {var}_S: {{secret_env: SOME_SECRET}}\n  build: {{context: ., base_image: 'busybox:1.36', command: [httpd, -f]}}\n",
-            format!("{}, health_check_path: '{health}'}}", target_block(provider, sizes).trim_end_matches('}'))
+            "deployment:\n  service: {service}\n  registry: {{url: '{registry}', repository: org/hello}}\n  target:\n    {target}, health_check_path: '{health}'}}\n  port: {port}\n  environment:\n    {var}: plain\n    {var}_S: {{secret_env: SOME_SECRET}}\n  build: {{context: ., base_image: 'busybox:1.36', command: [httpd, -f]}}\n",
         );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tau.yaml");

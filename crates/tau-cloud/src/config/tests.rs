@@ -233,6 +233,13 @@ fn service_names_follow_the_target_providers_rules() {
         "provider: azure\n    azure: {subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg, environment_name: e, location: westeurope}",
     );
     let p = problems(&azure);
-    assert!(p.iter().any(|p| p.field == "deployment.service" && p.expected.contains("--")), "{p:?}");
-    assert!(parse(&GOOD.replace("service: hello", "service: api")).is_ok(), "Cloud Run takes short names");
+    assert!(
+        p.iter()
+            .any(|p| p.field == "deployment.service" && p.expected.contains("--")),
+        "{p:?}"
+    );
+    assert!(
+        parse(&GOOD.replace("service: hello", "service: api")).is_ok(),
+        "Cloud Run takes short names"
+    );
 }

@@ -66,7 +66,9 @@ pub struct Server {
 
 impl Server {
     /// Serves every request with `answer`, recording it first.
-    pub async fn start(answer: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static) -> Server {
+    pub async fn start(
+        answer: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
+    ) -> Server {
         let log: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let answer: Arc<Answer> = Arc::new(answer);
         let (log2, answer2) = (log.clone(), answer.clone());

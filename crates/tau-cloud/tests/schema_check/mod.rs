@@ -23,8 +23,8 @@ impl Schema {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/schemas")
             .join(file);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         Schema {
             name: file.to_string(),
             doc: serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}")),
@@ -100,7 +100,10 @@ fn walk(schema: &Schema, shape_name: &str, v: &Value, at: &str, out: &mut Vec<St
     let shape = schema.shape(shape_name);
     let ty = shape["type"].as_str().unwrap_or("any");
     let mismatch = |out: &mut Vec<String>| {
-        out.push(format!("{at}: expected {ty} ({shape_name}), found {}", kind(v)))
+        out.push(format!(
+            "{at}: expected {ty} ({shape_name}), found {}",
+            kind(v)
+        ))
     };
     match ty {
         "structure" => {
@@ -111,12 +114,18 @@ fn walk(schema: &Schema, shape_name: &str, v: &Value, at: &str, out: &mut Vec<St
             let listed = |k: &str| -> Vec<String> {
                 shape[k]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             for req in listed("required") {
                 if !obj.contains_key(&req) {
-                    out.push(format!("{at}: required member {req} is missing ({shape_name})"));
+                    out.push(format!(
+                        "{at}: required member {req} is missing ({shape_name})"
+                    ));
                 }
             }
             let read_only = listed("read_only");
@@ -141,7 +150,15 @@ fn walk(schema: &Schema, shape_name: &str, v: &Value, at: &str, out: &mut Vec<St
             let Some(items) = v.as_array() else {
                 return mismatch(out);
             };
-            bounds(shape, "min_items", "max_items", items.len() as f64, at, "items", out);
+            bounds(
+                shape,
+                "min_items",
+                "max_items",
+                items.len() as f64,
+                at,
+                "items",
+                out,
+            );
             let member = shape["member"].as_str().unwrap_or_default();
             for (i, item) in items.iter().enumerate() {
                 walk(schema, member, item, &format!("{at}[{i}]"), out);
@@ -156,7 +173,13 @@ fn walk(schema: &Schema, shape_name: &str, v: &Value, at: &str, out: &mut Vec<St
                 shape["value"].as_str().unwrap_or_default(),
             );
             for (k, item) in obj {
-                walk(schema, key, &Value::String(k.clone()), &format!("{at} key {k:?}"), out);
+                walk(
+                    schema,
+                    key,
+                    &Value::String(k.clone()),
+                    &format!("{at} key {k:?}"),
+                    out,
+                );
                 walk(schema, value, item, &format!("{at}.{k}"), out);
             }
         }
@@ -168,7 +191,8 @@ fn walk(schema: &Schema, shape_name: &str, v: &Value, at: &str, out: &mut Vec<St
         }
         // JSON carries 64-bit integers as strings (Google's convention) or numbers.
         "int64" => {
-            let ok = v.is_i64() || v.is_u64() || v.as_str().is_some_and(|s| s.parse::<i64>().is_ok());
+            let ok =
+                v.is_i64() || v.is_u64() || v.as_str().is_some_and(|s| s.parse::<i64>().is_ok());
             if !ok {
                 mismatch(out);
             }
@@ -218,10 +242,13 @@ fn string(shape: &Value, name: &str, s: &str, at: &str, out: &mut Vec<String>) {
     bounds(shape, "min_length", "max_length", len, at, "length", out);
     if let Some(pattern) = shape["pattern"].as_str() {
         // The services match the whole value (AWS and ARM patterns are written unanchored).
-        let re = regex_lite::Regex::new(&format!("^(?:{pattern})$"))
-            .unwrap_or_else(|e| panic!("{name}: pattern {pattern:?} cannot be compiled here ({e})"));
+        let re = regex_lite::Regex::new(&format!("^(?:{pattern})$")).unwrap_or_else(|e| {
+            panic!("{name}: pattern {pattern:?} cannot be compiled here ({e})")
+        });
         if !re.is_match(s) {
-            out.push(format!("{at}: {s:?} does not match the pattern {pattern} ({name})"));
+            out.push(format!(
+                "{at}: {s:?} does not match the pattern {pattern} ({name})"
+            ));
         }
     }
 }

@@ -28,7 +28,10 @@ pub async fn credentials(env: &Env, region: &str) -> Result<Credentials> {
     }
     step!("environment", from_env(env));
     step!("web identity", web_identity_from_env(env, region).await);
-    step!("shared config files", aws_profile::from_profile(env, region).await);
+    step!(
+        "shared config files",
+        aws_profile::from_profile(env, region).await
+    );
     step!("container credentials", container(env).await);
     step!("EC2 instance metadata (IMDSv2)", imds(env).await);
     Err(tried.none_found(HINT))
@@ -48,7 +51,10 @@ fn check_expiry(c: Credentials, source: &'static str, tried: &Tried) -> Result<C
 }
 
 fn from_env(env: &Env) -> Attempt {
-    match (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
+    match (
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+    ) {
         (Some(id), Some(secret)) => Ok(Step::Found(Credentials::new(
             id,
             secret,
@@ -65,11 +71,13 @@ fn from_env(env: &Env) -> Attempt {
 
 async fn web_identity_from_env(env: &Env, region: &str) -> Attempt {
     let Some(token_file) = env.get("AWS_WEB_IDENTITY_TOKEN_FILE") else {
-        return Ok(Step::Skipped("AWS_WEB_IDENTITY_TOKEN_FILE is not set".into()));
+        return Ok(Step::Skipped(
+            "AWS_WEB_IDENTITY_TOKEN_FILE is not set".into(),
+        ));
     };
-    let role = env.get("AWS_ROLE_ARN").ok_or_else(|| {
-        "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not".to_string()
-    })?;
+    let role = env
+        .get("AWS_ROLE_ARN")
+        .ok_or_else(|| "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not".to_string())?;
     let token = super::read_named_file("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)?;
     let session = env.get("AWS_ROLE_SESSION_NAME");
     assume_role_with_web_identity(env, region, &role, session, &token)
@@ -125,7 +133,14 @@ pub(super) async fn assume_role_with_web_identity(
     let (status, text) = fetch(req).await.map_err(|e| format!("STS {uri}: {e}"))?;
     let fields = xml_fields(
         &text,
-        &["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Code", "Message"],
+        &[
+            "AccessKeyId",
+            "SecretAccessKey",
+            "SessionToken",
+            "Expiration",
+            "Code",
+            "Message",
+        ],
     );
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if !(200..300).contains(&status) {
@@ -174,7 +189,9 @@ fn xml_fields(xml: &str, names: &[&str]) -> Vec<(String, String)> {
                         Ok(Some(c)) => text.push(c),
                         _ => {
                             let name = r.decode().unwrap_or_default();
-                            text.push_str(quick_xml::escape::resolve_predefined_entity(&name).unwrap_or(""));
+                            text.push_str(
+                                quick_xml::escape::resolve_predefined_entity(&name).unwrap_or(""),
+                            );
                         }
                     }
                 }
@@ -302,17 +319,33 @@ async fn imds(env: &Env) -> Attempt {
                 "{base} answered HTTP {status} to the IMDSv2 token request"
             )))
         }
-        Err(why) => return Ok(Step::Skipped(format!("no metadata service at {base} ({why})"))),
+        Err(why) => {
+            return Ok(Step::Skipped(format!(
+                "no metadata service at {base} ({why})"
+            )))
+        }
     };
     let roles_uri = format!("{base}/latest/meta-data/iam/security-credentials/");
-    let get = |uri: String| http.get(uri).header("x-aws-ec2-metadata-token", token.trim());
-    let role = match fetch(get(roles_uri.clone())).await.map_err(|e| format!("{roles_uri}: {e}"))? {
+    let get = |uri: String| {
+        http.get(uri)
+            .header("x-aws-ec2-metadata-token", token.trim())
+    };
+    let role = match fetch(get(roles_uri.clone()))
+        .await
+        .map_err(|e| format!("{roles_uri}: {e}"))?
+    {
         (200, body) => body.lines().next().unwrap_or("").trim().to_string(),
-        (404, _) => return Ok(Step::Skipped("the instance has no IAM role attached".into())),
+        (404, _) => {
+            return Ok(Step::Skipped(
+                "the instance has no IAM role attached".into(),
+            ))
+        }
         (status, _) => return Err(format!("{roles_uri} answered HTTP {status}")),
     };
     if role.is_empty() {
-        return Ok(Step::Skipped("the instance has no IAM role attached".into()));
+        return Ok(Step::Skipped(
+            "the instance has no IAM role attached".into(),
+        ));
     }
     let creds_uri = format!("{roles_uri}{role}");
     let (status, text) = fetch(get(creds_uri.clone()))
@@ -325,7 +358,10 @@ async fn imds(env: &Env) -> Attempt {
         .ok()
         .and_then(|v| v["Code"].as_str().map(str::to_string));
     if code.as_deref().is_some_and(|c| c != "Success") {
-        return Err(format!("{creds_uri} answered Code {}", code.unwrap_or_default()));
+        return Err(format!(
+            "{creds_uri} answered Code {}",
+            code.unwrap_or_default()
+        ));
     }
     from_json_document(&text, "imds").map(Step::Found)
 }
@@ -350,15 +386,27 @@ mod tests {
 
     #[test]
     fn a_relative_container_uri_goes_to_the_ecs_agent_and_full_uris_are_restricted() {
-        let env = Env::from_pairs([("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x")]);
+        let env = Env::from_pairs([(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/x",
+        )]);
         assert_eq!(
             container_uri(&env).unwrap().unwrap(),
             "http://169.254.170.2/v2/credentials/x"
         );
-        for ok in ["https://creds.example.com/x", "http://127.0.0.1:9/x", "http://169.254.170.23/v1/credentials", "http://[::1]:80/"] {
+        for ok in [
+            "https://creds.example.com/x",
+            "http://127.0.0.1:9/x",
+            "http://169.254.170.23/v1/credentials",
+            "http://[::1]:80/",
+        ] {
             assert!(check_full_uri(ok).is_ok(), "{ok}");
         }
-        for refused in ["http://creds.example.com/x", "http://10.0.0.1/x", "ftp://127.0.0.1/"] {
+        for refused in [
+            "http://creds.example.com/x",
+            "http://10.0.0.1/x",
+            "ftp://127.0.0.1/",
+        ] {
             assert!(check_full_uri(refused).is_err(), "{refused}");
         }
     }
@@ -367,18 +415,31 @@ mod tests {
     fn imds_can_be_disabled_or_pointed_elsewhere() {
         assert!(imds_endpoint(&Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "TRUE")])).is_err());
         assert_eq!(
-            imds_endpoint(&Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1/")])).unwrap(),
+            imds_endpoint(&Env::from_pairs([(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                "http://127.0.0.1:1/"
+            )]))
+            .unwrap(),
             "http://127.0.0.1:1"
         );
-        assert_eq!(imds_endpoint(&Env::default()).unwrap(), "http://169.254.169.254");
+        assert_eq!(
+            imds_endpoint(&Env::default()).unwrap(),
+            "http://169.254.169.254"
+        );
     }
 
     #[test]
     fn the_sts_endpoint_prefers_the_service_override_then_the_global_one_then_the_region() {
-        let env = Env::from_pairs([("AWS_ENDPOINT_URL", "http://127.0.0.1:2/"), ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")]);
+        let env = Env::from_pairs([
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:2/"),
+            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"),
+        ]);
         assert_eq!(sts_endpoint(&env, "eu-west-1"), "http://127.0.0.1:1");
         let env = Env::from_pairs([("AWS_ENDPOINT_URL", "http://127.0.0.1:2/")]);
         assert_eq!(sts_endpoint(&env, "eu-west-1"), "http://127.0.0.1:2");
-        assert_eq!(sts_endpoint(&Env::default(), "eu-west-1"), "https://sts.eu-west-1.amazonaws.com");
+        assert_eq!(
+            sts_endpoint(&Env::default(), "eu-west-1"),
+            "https://sts.eu-west-1.amazonaws.com"
+        );
     }
 }

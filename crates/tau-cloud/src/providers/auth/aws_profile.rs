@@ -37,11 +37,12 @@ pub(super) async fn from_profile(env: &Env, region: &str) -> Attempt {
         .map(|t| ini_section(&t, &config_name))
         .unwrap_or_default();
     let from_creds = read(&creds_path)
-        .map(|t| ini_section(&t, &[profile.clone()]))
+        .map(|t| ini_section(&t, std::slice::from_ref(&profile)))
         .unwrap_or_default();
     let found_section = keys.is_some() || from_creds.is_some();
     for (k, v) in from_creds.unwrap_or_default() {
-        keys.get_or_insert_with(Vec::new).retain(|(key, _)| *key != k);
+        keys.get_or_insert_with(Vec::new)
+            .retain(|(key, _)| *key != k);
         keys.get_or_insert_with(Vec::new).push((k, v));
     }
     let files = format!(
@@ -80,8 +81,9 @@ pub(super) async fn from_profile(env: &Env, region: &str) -> Attempt {
             .map(Step::Found);
     }
     if let (Some(role), Some(file)) = (get("role_arn"), get("web_identity_token_file")) {
-        let token = std::fs::read_to_string(&file)
-            .map_err(|e| format!("profile [{profile}] web_identity_token_file {file} cannot be read ({e})"))?;
+        let token = std::fs::read_to_string(&file).map_err(|e| {
+            format!("profile [{profile}] web_identity_token_file {file} cannot be read ({e})")
+        })?;
         return super::aws::assume_role_with_web_identity(
             env,
             region,
@@ -92,9 +94,14 @@ pub(super) async fn from_profile(env: &Env, region: &str) -> Attempt {
         .await
         .map(Step::Found);
     }
-    let unsupported = ["source_profile", "credential_source", "sso_session", "sso_start_url"]
-        .into_iter()
-        .find(|k| get(k).is_some());
+    let unsupported = [
+        "source_profile",
+        "credential_source",
+        "sso_session",
+        "sso_start_url",
+    ]
+    .into_iter()
+    .find(|k| get(k).is_some());
     if let Some(key) = unsupported {
         return Err(format!(
             "profile [{profile}] uses {key}, which tau does not resolve itself; add `credential_process = aws configure export-credentials --profile {profile} --format process` to a profile and select it with AWS_PROFILE"
@@ -155,7 +162,12 @@ async fn credential_process(
     let run = tokio::time::timeout(PROCESS_TIMEOUT, cmd.output());
     let out = run
         .await
-        .map_err(|_| format!("{what} did not finish within {}s", PROCESS_TIMEOUT.as_secs()))?
+        .map_err(|_| {
+            format!(
+                "{what} did not finish within {}s",
+                PROCESS_TIMEOUT.as_secs()
+            )
+        })?
         .map_err(|e| format!("{what} cannot be started ({e})"))?;
     if !out.status.success() {
         return Err(format!(
@@ -168,10 +180,16 @@ async fn credential_process(
     if doc["Version"].as_u64() != Some(1) {
         return Err(format!("{what} printed a document without \"Version\": 1"));
     }
-    let s = |k: &str| doc[k].as_str().filter(|s| !s.is_empty()).map(str::to_string);
+    let s = |k: &str| {
+        doc[k]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let expiry = match s("Expiration") {
         Some(text) => Some(
-            parse_time(&text).ok_or_else(|| format!("{what}: Expiration is not an RFC 3339 time"))?,
+            parse_time(&text)
+                .ok_or_else(|| format!("{what}: Expiration is not an RFC 3339 time"))?,
         ),
         None => None,
     };
@@ -183,9 +201,7 @@ async fn credential_process(
             expiry,
             "credential-process",
         )),
-        _ => Err(format!(
-            "{what} printed no AccessKeyId and SecretAccessKey"
-        )),
+        _ => Err(format!("{what} printed no AccessKeyId and SecretAccessKey")),
     }
 }
 

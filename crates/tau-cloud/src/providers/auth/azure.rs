@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{epoch_seconds, fetch, metadata_client, oauth_token, post_form, Env, Step, Token, Tried};
+use super::{
+    epoch_seconds, fetch, metadata_client, oauth_token, post_form, Env, Step, Token, Tried,
+};
 use crate::Result;
 
 const HINT: &str = "export AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal (`az ad sp create-for-rbac`), run `az login`, or run where a managed identity or workload identity is assigned";
@@ -29,7 +31,10 @@ pub async fn token(env: &Env, http: &reqwest::Client) -> Result<Token> {
             }
         };
     }
-    step!("environment (client secret)", client_secret(env, http).await);
+    step!(
+        "environment (client secret)",
+        client_secret(env, http).await
+    );
     step!("workload identity", workload_identity(env, http).await);
     step!("managed identity", managed_identity(env).await);
     step!("Azure CLI", azure_cli(env).await);
@@ -74,7 +79,9 @@ async fn client_secret(env: &Env, http: &reqwest::Client) -> Attempt {
 
 async fn workload_identity(env: &Env, http: &reqwest::Client) -> Attempt {
     let Some(file) = env.get("AZURE_FEDERATED_TOKEN_FILE") else {
-        return Ok(Step::Skipped("AZURE_FEDERATED_TOKEN_FILE is not set".into()));
+        return Ok(Step::Skipped(
+            "AZURE_FEDERATED_TOKEN_FILE is not set".into(),
+        ));
     };
     let unset = missing(env, &["AZURE_TENANT_ID", "AZURE_CLIENT_ID"]);
     if !unset.is_empty() {
@@ -108,7 +115,9 @@ pub fn managed_identity_request(env: &Env) -> (String, (&'static str, String), b
         .map(|c| format!("&client_id={}", super::form_encode(&c)))
         .unwrap_or_default();
     let resource = super::form_encode(RESOURCE);
-    if let (Some(endpoint), Some(header)) = (env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER")) {
+    if let (Some(endpoint), Some(header)) =
+        (env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER"))
+    {
         let uri = format!("{endpoint}?api-version=2019-08-01&resource={resource}{client}");
         return (uri, ("X-IDENTITY-HEADER", header), true);
     }
@@ -130,7 +139,9 @@ async fn managed_identity(env: &Env) -> Attempt {
     let answer = match fetch(http.get(&uri).header(name, value)).await {
         Ok(a) => a,
         Err(why) if !configured => {
-            return Ok(Step::Skipped(format!("no instance metadata service at {shown} ({why})")))
+            return Ok(Step::Skipped(format!(
+                "no instance metadata service at {shown} ({why})"
+            )))
         }
         Err(why) => return Err(format!("IDENTITY_ENDPOINT {shown}: {why}")),
     };
@@ -159,7 +170,14 @@ async fn azure_cli(env: &Env) -> Attempt {
         return Ok(Step::Skipped("az is not on PATH".into()));
     };
     let mut cmd = tokio::process::Command::new(az);
-    cmd.args(["account", "get-access-token", "--output", "json", "--resource", RESOURCE]);
+    cmd.args([
+        "account",
+        "get-access-token",
+        "--output",
+        "json",
+        "--resource",
+        RESOURCE,
+    ]);
     if let Some(tenant) = env.get("AZURE_TENANT_ID") {
         cmd.args(["--tenant", &tenant]);
     }
@@ -187,7 +205,11 @@ async fn azure_cli(env: &Env) -> Attempt {
         .filter(|t| !t.is_empty())
         .ok_or("`az account get-access-token` printed no accessToken")?;
     let expires = doc["expires_on"].as_u64().map(epoch_seconds);
-    Ok(Step::Found(Token::new(secret.to_string(), "Azure CLI", expires)))
+    Ok(Step::Found(Token::new(
+        secret.to_string(),
+        "Azure CLI",
+        expires,
+    )))
 }
 
 #[cfg(test)]
@@ -203,7 +225,10 @@ mod tests {
         ]);
         let (uri, header, configured) = managed_identity_request(&env);
         assert_eq!(uri, "http://127.0.0.1:41/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=c-1");
-        assert_eq!((header, configured), (("X-IDENTITY-HEADER", "h".into()), true));
+        assert_eq!(
+            (header, configured),
+            (("X-IDENTITY-HEADER", "h".into()), true)
+        );
         let (uri, header, configured) = managed_identity_request(&Env::default());
         assert_eq!(uri, "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com");
         assert_eq!((header, configured), (("Metadata", "true".into()), false));

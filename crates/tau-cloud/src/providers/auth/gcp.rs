@@ -67,7 +67,9 @@ async fn adc(env: &Env, http: &reqwest::Client) -> Attempt {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if explicit => {
-            return Err(format!("GOOGLE_APPLICATION_CREDENTIALS={shown} cannot be read ({e})"))
+            return Err(format!(
+                "GOOGLE_APPLICATION_CREDENTIALS={shown} cannot be read ({e})"
+            ))
         }
         Err(_) => {
             return Ok(Step::Skipped(format!(
@@ -77,7 +79,11 @@ async fn adc(env: &Env, http: &reqwest::Client) -> Attempt {
     };
     // A parse error's message may quote the file, which holds a key: keep only its position.
     let creds: Value = serde_json::from_str(&text).map_err(|e| {
-        format!("{shown} is not a JSON credentials file (line {}, column {})", e.line(), e.column())
+        format!(
+            "{shown} is not a JSON credentials file (line {}, column {})",
+            e.line(),
+            e.column()
+        )
     })?;
     from_file(env, http, &creds)
         .await
@@ -180,7 +186,9 @@ async fn metadata(env: &Env) -> Attempt {
     let http = metadata_client()?;
     let req = http.get(&uri).header("Metadata-Flavor", "Google");
     match fetch(req).await {
-        Err(why) => Ok(Step::Skipped(format!("no metadata server at {base} ({why})"))),
+        Err(why) => Ok(Step::Skipped(format!(
+            "no metadata server at {base} ({why})"
+        ))),
         Ok((404, _)) => Ok(Step::Skipped(format!(
             "{base} has no default service account"
         ))),

@@ -86,9 +86,16 @@ async fn subject_token(
                 req = req.header(k, v.as_str().unwrap_or_default());
             }
         }
-        match fetch(req).await.map_err(|e| format!("credential_source.url {url}: {e}"))? {
+        match fetch(req)
+            .await
+            .map_err(|e| format!("credential_source.url {url}: {e}"))?
+        {
             (200, text) => text,
-            (status, _) => return Err(format!("credential_source.url {url} answered HTTP {status}")),
+            (status, _) => {
+                return Err(format!(
+                    "credential_source.url {url} answered HTTP {status}"
+                ))
+            }
         }
     } else if source["executable"].is_object() || source["environment_id"].is_string() {
         return Err("credential_source executable and AWS sources are not supported by tau; use a file- or URL-sourced configuration".into());

@@ -86,7 +86,11 @@ pub struct Token {
 }
 
 impl Token {
-    pub(crate) fn new(secret: String, source: &'static str, expires_at: Option<SystemTime>) -> Self {
+    pub(crate) fn new(
+        secret: String,
+        source: &'static str,
+        expires_at: Option<SystemTime>,
+    ) -> Self {
         Token {
             secret,
             source,
@@ -148,7 +152,10 @@ impl Tried {
     fn none_found(&self, hint: &str) -> Error {
         Error::Credentials {
             provider: self.provider,
-            message: format!("no source in the chain has them (tried, in order: {})", self.listing()),
+            message: format!(
+                "no source in the chain has them (tried, in order: {})",
+                self.listing()
+            ),
             hint: hint.to_string(),
         }
     }
@@ -245,8 +252,9 @@ fn oauth_token(answer: &Value, source: &'static str) -> std::result::Result<Toke
 
 /// An RFC 3339 time (`2026-05-01T12:00:00Z`), as AWS and Google write expiries.
 fn parse_time(text: &str) -> Option<SystemTime> {
-    let t = aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
-        .ok()?;
+    let t =
+        aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
+            .ok()?;
     SystemTime::try_from(t).ok()
 }
 

@@ -29,8 +29,10 @@ Examples:
 Providers: local (this host's container engine, or its Deploy Agent with `local.agent`), aws (App Runner: existing customers only since
 2026-04-30), gcp (Cloud Run v2), azure (Container Apps). The local provider, build and push are
 tested against a real engine and registry; aws, gcp and azure were NOT exercised against the real
-services from tau's test machines: their requests are compared with expected requests written
-from each API's published reference, through a local recording server. Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_GCP_ENDPOINT,
+services from tau's test machines: their requests are checked against each API's published
+schema (botocore, Google discovery documents, the Container Apps SDK models) and the whole flow
+runs against a local recording server. Credentials come from each provider's standard chain
+(environment, files, workload identity, metadata services; see docs/guides/cloud-deploy.md). Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_GCP_ENDPOINT,
 TAU_CLOUD_AZURE_ENDPOINT (or `endpoint:` in the provider block).
 
 Records of deployed services: .tau/deployments.json beside the config file.
