@@ -63,6 +63,64 @@ async fn a_client_secret_in_the_environment_uses_the_client_credentials_grant() 
 }
 
 #[tokio::test]
+async fn a_client_certificate_signs_a_ps256_client_assertion() {
+    let server = Server::start(|_| (200, token_answer())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+    let read = |f: &str| std::fs::read_to_string(format!("{data}/{f}")).unwrap();
+    let pem = file(
+        &dir,
+        "client.pem",
+        &(read("test-service-account.key.pem") + &read("test-client.cert.pem")),
+    );
+    let e = env(
+        &dir,
+        &[
+            ("AZURE_TENANT_ID", "tenant-1"),
+            ("AZURE_CLIENT_ID", "client-1"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", &pem),
+            ("AZURE_AUTHORITY_HOST", &server.base),
+        ],
+    );
+    assert_eq!(
+        azure::token(&e, &reqwest::Client::new())
+            .await
+            .unwrap()
+            .source,
+        "environment (client certificate)"
+    );
+    let r = &server.requests()[0];
+    assert_eq!(
+        (r.method.as_str(), r.uri.as_str()),
+        ("POST", "/tenant-1/oauth2/v2.0/token")
+    );
+    let form = r.form();
+    let keys: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "grant_type",
+            "client_id",
+            "client_assertion_type",
+            "client_assertion",
+            "scope"
+        ]
+    );
+    assert_eq!(
+        form[2].1,
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    );
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::PS256);
+    v.set_audience(&[format!("{}/tenant-1/oauth2/v2.0/token", server.base)]);
+    let key =
+        jsonwebtoken::DecodingKey::from_rsa_pem(read("test-service-account.pub.pem").as_bytes())
+            .unwrap();
+    let jwt = jsonwebtoken::decode::<serde_json::Value>(&form[3].1, &key, &v).unwrap();
+    assert_eq!(jwt.claims["iss"], "client-1");
+    assert!(jwt.header.x5t_s256.is_some());
+}
+
+#[tokio::test]
 async fn workload_identity_sends_the_federated_token_as_a_client_assertion() {
     let server = Server::start(|_| (200, token_answer())).await;
     let dir = tempfile::tempdir().unwrap();
@@ -181,9 +239,9 @@ async fn with_no_source_the_error_lists_each_in_order_and_never_the_partial_secr
         .await
         .unwrap_err()
         .to_string();
-    assert!(text.contains("1. environment (client secret): AZURE_TENANT_ID, AZURE_CLIENT_ID not set; 2. workload identity: AZURE_FEDERATED_TOKEN_FILE is not set; 3. managed identity: no instance metadata service at http://127.0.0.1:"), "{text}");
+    assert!(text.contains("1. environment (client secret): AZURE_TENANT_ID, AZURE_CLIENT_ID not set; 2. environment (client certificate): AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH not set; 3. workload identity: AZURE_FEDERATED_TOKEN_FILE is not set; 4. managed identity: no instance metadata service at http://127.0.0.1:"), "{text}");
     assert!(
-        text.contains("4. Azure CLI: az is not on PATH") && text.contains("az login"),
+        text.contains("5. Azure CLI: az is not on PATH") && text.contains("az login"),
         "{text}"
     );
     assert!(!text.contains("half-configured-secret"), "{text}");

@@ -1,5 +1,6 @@
 //! The Azure credential chain, in `DefaultAzureCredential`'s documented order (without the
-//! interactive and IDE sources): the environment credential (client secret), workload identity
+//! interactive and IDE sources): the environment credential (client secret, else client
+//! certificate), workload identity
 //! (`AZURE_FEDERATED_TOKEN_FILE`), managed identity (App Service / Container Apps
 //! `IDENTITY_ENDPOINT`, else the instance metadata service), then the Azure CLI's
 //! `az account get-access-token`.
@@ -34,6 +35,10 @@ pub async fn token(env: &Env, http: &reqwest::Client) -> Result<Token> {
     step!(
         "environment (client secret)",
         client_secret(env, http).await
+    );
+    step!(
+        "environment (client certificate)",
+        client_certificate(env, http).await
     );
     step!("workload identity", workload_identity(env, http).await);
     step!("managed identity", managed_identity(env).await);
@@ -75,6 +80,35 @@ async fn client_secret(env: &Env, http: &reqwest::Client) -> Attempt {
     ];
     let answer = post_form(http, &token_uri(env, &tenant), &form).await?;
     oauth_token(&answer, "environment").map(Step::Found)
+}
+
+async fn client_certificate(env: &Env, http: &reqwest::Client) -> Attempt {
+    let vars = [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+    ];
+    let unset = missing(env, &vars);
+    if !unset.is_empty() {
+        return Ok(Step::Skipped(format!("{} not set", unset.join(", "))));
+    }
+    let [tenant, client, path] = vars.map(|v| env.get(v).unwrap_or_default());
+    let pem = super::read_named_file("AZURE_CLIENT_CERTIFICATE_PATH", &path)?;
+    let uri = token_uri(env, &tenant);
+    let assertion = super::azure_cert::client_assertion(&pem, &client, &uri, super::now_secs())
+        .map_err(|why| format!("AZURE_CLIENT_CERTIFICATE_PATH={path}: {why}"))?;
+    let form = [
+        ("grant_type", "client_credentials".to_string()),
+        ("client_id", client),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+        ),
+        ("client_assertion", assertion),
+        ("scope", format!("{RESOURCE}/.default")),
+    ];
+    let answer = post_form(http, &uri, &form).await?;
+    oauth_token(&answer, "environment (client certificate)").map(Step::Found)
 }
 
 async fn workload_identity(env: &Env, http: &reqwest::Client) -> Attempt {

@@ -9,8 +9,10 @@
 //! A credential's value is never part of a message, a log line or a `Debug` rendering.
 
 pub mod aws;
+mod aws_metadata;
 mod aws_profile;
 pub mod azure;
+mod azure_cert;
 pub mod gcp;
 mod gcp_external;
 
