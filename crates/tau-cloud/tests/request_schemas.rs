@@ -379,3 +379,64 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn every_schema_file_is_whole_and_its_patterns_compile() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemas");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 6, "{files:?}");
+    for file in files {
+        let schema = Schema::load(&file);
+        assert!(
+            !schema.source().contains('?'),
+            "{file} names no source package and version"
+        );
+        assert_eq!(
+            schema_check::integrity(&file),
+            Vec::<String>::new(),
+            "{file}"
+        );
+    }
+}
+
+/// The ECS Express Mode shapes are ready for its target: a body in the documented form passes,
+/// and the JSON 1.1 API's camelCase members are told apart from App Runner's PascalCase.
+#[test]
+fn the_ecs_express_schema_checks_create_bodies() {
+    let body = json!({
+        "serviceName": "hello-api",
+        "infrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForExpressServices",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+        "primaryContainer": {"image": format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/org/hello@{DIGEST}"), "containerPort": 8080,
+            "environment": [{"name": "MODE", "value": "prod"}],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"}]},
+        "healthCheckPath": "/healthz",
+        "cpu": "1024", "memory": "2048",
+        "scalingTarget": {"minTaskCount": 1, "maxTaskCount": 4, "autoScalingMetric": "AVERAGE_CPU", "autoScalingTargetValue": 60},
+    });
+    assert_operation("aws-ecs-express.json", "CreateExpressGatewayService", &body);
+    let problems = check_operation(
+        "aws-ecs-express.json",
+        "CreateExpressGatewayService",
+        &json!({"ServiceName": "x"}),
+    );
+    assert_eq!(problems, [
+        "$: required member infrastructureRoleArn is missing (CreateExpressGatewayServiceRequest)",
+        "$.ServiceName: unknown member (the schema spells it serviceName)",
+    ], "{problems:#?}");
+    let tags = check_shape(
+        "aws-apprunner.json",
+        "TagList",
+        &json!([{"Key": "aws:owner", "Value": "x"}, {"Key": "team", "Value": "y"}]),
+    );
+    assert_eq!(tags.len(), 1, "look-ahead patterns are checked: {tags:#?}");
+    assert_eq!(
+        Schema::load("aws-ecs-express.json").operation("CreateExpressGatewayService")["target"],
+        "AmazonEC2ContainerServiceV20141113.CreateExpressGatewayService"
+    );
+}

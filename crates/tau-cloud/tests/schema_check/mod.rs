@@ -241,16 +241,98 @@ fn string(shape: &Value, name: &str, s: &str, at: &str, out: &mut Vec<String>) {
     let len = s.chars().count() as f64;
     bounds(shape, "min_length", "max_length", len, at, "length", out);
     if let Some(pattern) = shape["pattern"].as_str() {
-        // The services match the whole value (AWS and ARM patterns are written unanchored).
-        let re = regex_lite::Regex::new(&format!("^(?:{pattern})$")).unwrap_or_else(|e| {
+        let matcher = Pattern::compile(pattern).unwrap_or_else(|e| {
             panic!("{name}: pattern {pattern:?} cannot be compiled here ({e})")
         });
-        if !re.is_match(s) {
+        if !matcher.is_match(s) {
             out.push(format!(
                 "{at}: {s:?} does not match the pattern {pattern} ({name})"
             ));
         }
     }
+}
+
+/// A schema pattern. The services match whole values (AWS and ARM patterns are written
+/// unanchored), so it is anchored here. Java's look-around is not in `regex`; the one form
+/// the schemas use, a leading negative look-ahead on a literal (`^(?!aws:).+`, "must not start
+/// with aws:"), is checked as a prefix test.
+struct Pattern {
+    forbidden_prefix: Option<String>,
+    rest: regex::Regex,
+}
+
+impl Pattern {
+    fn compile(pattern: &str) -> Result<Pattern, String> {
+        let body = pattern.strip_prefix('^').unwrap_or(pattern);
+        let literal = |l: &str| {
+            l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-')
+        };
+        let (forbidden_prefix, rest) =
+            match body.strip_prefix("(?!").and_then(|r| r.split_once(')')) {
+                Some((lit, rest)) if literal(lit) => (Some(lit.to_string()), rest),
+                _ => (None, pattern),
+            };
+        let rest = regex::Regex::new(&format!("^(?:{})$", ascii_classes(rest)))
+            .map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            forbidden_prefix,
+            rest,
+        })
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        let allowed = self
+            .forbidden_prefix
+            .as_ref()
+            .is_none_or(|p| !s.starts_with(p.as_str()));
+        allowed && self.rest.is_match(s)
+    }
+}
+
+/// Java's `\w`, `\d`, `\s` are ASCII (the AWS models are Java patterns); Rust's are Unicode,
+/// so they become the ASCII POSIX classes, inside or outside a bracket expression.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let posix = match next {
+                    'w' => Some("word"),
+                    'W' => Some("^word"),
+                    'd' => Some("digit"),
+                    'D' => Some("^digit"),
+                    's' => Some("space"),
+                    'S' => Some("^space"),
+                    _ => None,
+                };
+                match posix {
+                    Some(p) if in_class => out.push_str(&format!("[:{p}:]")),
+                    Some(p) => out.push_str(&format!("[[:{p}:]]")),
+                    None => {
+                        out.push(c);
+                        out.push(next);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The query parameters of `url` that `operation` does not declare (Google discovery methods).
@@ -266,4 +348,47 @@ pub fn unknown_query_params(schema_file: &str, operation: &str, url: &str) -> Ve
             (!declared[key].is_object()).then(|| key.to_string())
         })
         .collect()
+}
+
+/// Extraction faults in a schema file: references to shapes it does not hold, patterns this
+/// validator cannot compile, operations without a known input shape.
+pub fn integrity(schema_file: &str) -> Vec<String> {
+    let schema = Schema::load(schema_file);
+    let shapes = schema.doc["shapes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut refer = |from: &str, to: Option<&str>| match to {
+        Some(name) if shapes.contains_key(name) => {}
+        other => out.push(format!("{from} refers to a missing shape {other:?}")),
+    };
+    for (name, shape) in &shapes {
+        match shape["type"].as_str() {
+            Some("structure") => {
+                for (m, r) in shape["members"].as_object().into_iter().flatten() {
+                    refer(&format!("{name}.{m}"), r.as_str());
+                }
+            }
+            Some("list") => refer(name, shape["member"].as_str()),
+            Some("map") => {
+                refer(name, shape["key"].as_str());
+                refer(name, shape["value"].as_str());
+            }
+            _ => {}
+        }
+    }
+    for (op, spec) in schema.doc["operations"].as_object().into_iter().flatten() {
+        if let Some(input) = spec.get("input") {
+            refer(op, input.as_str());
+        }
+    }
+    for (name, shape) in &shapes {
+        if let Some(p) = shape["pattern"].as_str() {
+            if let Err(e) = Pattern::compile(p) {
+                out.push(format!("{name}: pattern {p:?} does not compile ({e})"));
+            }
+        }
+    }
+    out
 }
