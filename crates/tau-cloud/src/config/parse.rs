@@ -56,6 +56,9 @@ pub(super) fn parse(
         target.as_ref(),
         environment.as_ref(),
     );
+    if let (Some(s), Some(t)) = (&service, &target) {
+        super::rules::service_name(&mut p, s, t);
+    }
     match (service, registry, target, port, environment, build) {
         (
             Some(service),

@@ -1,5 +1,8 @@
 //! What each provider accepts for names, regions and sizes.
 
+use super::fields::{quote, Problems};
+use super::{AwsService, Target};
+
 pub(crate) fn is_service_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
@@ -102,4 +105,22 @@ pub(crate) fn is_resource_group(s: &str) -> bool {
         && !s.ends_with('.')
         && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+}
+
+/// Provider name rules beyond the common grammar: App Runner's ServiceName pattern (botocore:
+/// `[A-Za-z0-9][A-Za-z0-9-_]{3,39}`) and Container Apps' documented rule (2 to 32 characters, no
+/// `--`). Found by checking generated requests against the published schemas.
+pub(super) fn service_name(p: &mut Problems, service: &str, target: &Target) {
+    let rule = match target {
+        Target::Aws(aws) if matches!(aws.service, AwsService::AppRunner(_)) && service.len() < 4 => {
+            Some("at least 4 characters with provider aws (App Runner's ServiceName)")
+        }
+        Target::Azure(_) if service.len() < 2 || service.contains("--") => Some(
+            "at least 2 characters and no \"--\" with provider azure (Container Apps' app name)",
+        ),
+        _ => None,
+    };
+    if let Some(expected) = rule {
+        p.add("deployment.service", expected, Some(quote(service)));
+    }
 }

@@ -314,3 +314,35 @@ fn a_plain_value_that_looks_like_a_secret_is_refused_and_not_echoed() {
     let shown = format!("{found:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
 }
+
+#[test]
+fn service_names_follow_the_target_providers_rules() {
+    let aws = GOOD
+        .replace("service: hello", "service: api")
+        .replace("url: 127.0.0.1:5000", "url: 123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+        .replace(
+            "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+            "provider: aws\n    aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/r'}",
+        );
+    let p = problems(&aws);
+    assert_eq!(
+        (p.len(), p[0].field.as_str()),
+        (1, "deployment.service"),
+        "{p:?}"
+    );
+    assert!(p[0].expected.contains("App Runner"), "{p:?}");
+    let azure = GOOD.replace("service: hello", "service: my--app").replace(
+        "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
+        "provider: azure\n    azure: {subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg, environment_name: e, location: westeurope}",
+    );
+    let p = problems(&azure);
+    assert!(
+        p.iter()
+            .any(|p| p.field == "deployment.service" && p.expected.contains("--")),
+        "{p:?}"
+    );
+    assert!(
+        parse(&GOOD.replace("service: hello", "service: api")).is_ok(),
+        "Cloud Run takes short names"
+    );
+}

@@ -18,7 +18,7 @@ enum Auth {
         identity: aws_smithy_runtime_api::client::identity::Identity,
         region: String,
     },
-    Bearer(String),
+    Bearer(auth::Token),
 }
 
 /// An authorized client for one provider.
@@ -45,6 +45,7 @@ impl Client {
                 provider: "http",
                 message: e.to_string(),
             })?;
+        let env = auth::Env::process();
         let (auth, provider) = match target {
             Target::Local(_) => {
                 return Err(Error::Provider {
@@ -53,7 +54,7 @@ impl Client {
                 })
             }
             Target::Aws(t) => {
-                let identity = auth::aws_credentials()?.into();
+                let identity = auth::aws::credentials(&env, &t.region).await?.into();
                 (
                     Auth::SigV4 {
                         identity,
@@ -62,8 +63,11 @@ impl Client {
                     "aws",
                 )
             }
-            Target::Gcp(_) => (Auth::Bearer(auth::gcp_token(&http).await?), "gcp"),
-            Target::Azure(_) => (Auth::Bearer(auth::azure_token(&http).await?), "azure"),
+            Target::Gcp(_) => (Auth::Bearer(auth::gcp::token(&env, &http).await?), "gcp"),
+            Target::Azure(_) => (
+                Auth::Bearer(auth::azure::token(&env, &http).await?),
+                "azure",
+            ),
         };
         Ok(Client {
             http,
@@ -92,7 +96,7 @@ impl Client {
             builder = builder.header(k, v);
         }
         match &self.auth {
-            Auth::Bearer(token) => builder = builder.bearer_auth(token),
+            Auth::Bearer(token) => builder = builder.bearer_auth(token.secret()),
             Auth::SigV4 { identity, region } => {
                 for (k, v) in sign(req, &body, identity, region).map_err(transport)? {
                     builder = builder.header(k, v);

@@ -154,6 +154,9 @@ pub fn tau_in(dir: &Path) -> Command {
             || key.starts_with("GOOGLE_")
             || key.starts_with("AZURE_")
             || key.starts_with("OTEL_")
+            || key.starts_with("IDENTITY_")
+            || key.starts_with("GCE_METADATA")
+            || key == "CLOUDSDK_CONFIG"
             || key == "DOCKER_HOST"
         {
             cmd.env_remove(key);
@@ -161,7 +164,11 @@ pub fn tau_in(dir: &Path) -> Command {
     }
     cmd.current_dir(dir)
         .env("HOME", dir)
-        .env("TAU_CLOUD_POLL_MS", "10");
+        .env("TAU_CLOUD_POLL_MS", "10")
+        // No credential chain may reach a link-local metadata address from a test.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_GCE_CHECK", "true")
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
     cmd
 }
 

@@ -34,10 +34,13 @@ Manager / Google Secret Manager first and the service refers to it (Azure keeps 
 secrets); {secret_ref: ID} refers to a secret already there (ARN, projects/P/secrets/S, Key Vault
 URL). The local provider, build and push are tested against a real engine and registry; aws
 (App Runner, ECS Express, Secrets Manager), gcp (Cloud Run, Secret Manager) and azure were NOT
-exercised against the real services from tau's test machines: their requests are compared with
-expected requests written from each API's published reference, through a local recording server.
-Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_AWS_SECRETS_ENDPOINT, TAU_CLOUD_GCP_ENDPOINT,
-TAU_CLOUD_GCP_SECRETS_ENDPOINT, TAU_CLOUD_AZURE_ENDPOINT (or `endpoint:` in the provider block).
+exercised against the real services from tau's test machines: their requests are checked against
+each API's published schema (botocore, Google discovery documents, the Container Apps SDK models)
+and the whole flow runs against a local recording server. Credentials come from each provider's
+standard chain (environment, files, workload identity, metadata services; see
+docs/guides/cloud-deploy.md). Base URLs: TAU_CLOUD_AWS_ENDPOINT, TAU_CLOUD_AWS_SECRETS_ENDPOINT,
+TAU_CLOUD_GCP_ENDPOINT, TAU_CLOUD_GCP_SECRETS_ENDPOINT, TAU_CLOUD_AZURE_ENDPOINT (or `endpoint:` in
+the provider block).
 
 Records of deployed services: .tau/deployments.json beside the config file.
 Traces: spans deploy.build, deploy.push and deploy.run are exported over OTLP/HTTP when

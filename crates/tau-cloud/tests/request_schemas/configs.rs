@@ -1,0 +1,100 @@
+//! Any config tau accepts, through the config parser and the providers' request builders, yields
+//! bodies the published schemas accept.
+
+use serde_json::Value;
+use tau_cloud::providers::ServiceSpec;
+
+use crate::schema_check::check_operation;
+use crate::DIGEST;
+
+/// The schema operation each provider's create/update body is checked against.
+fn body_operations(kind: tau_cloud::config::ProviderKind) -> (&'static str, [&'static str; 2]) {
+    use tau_cloud::config::ProviderKind as K;
+    match kind {
+        K::Aws => ("aws-apprunner.json", ["CreateService", "UpdateService"]),
+        K::Gcp => (
+            "gcp-run-v2.json",
+            [
+                "run.projects.locations.services.create",
+                "run.projects.locations.services.patch",
+            ],
+        ),
+        K::Azure => (
+            "azure-containerapps.json",
+            [
+                "ContainerApps_CreateOrUpdate",
+                "ContainerApps_CreateOrUpdate",
+            ],
+        ),
+        other => panic!("{other:?} has no cloud API"),
+    }
+}
+
+fn target_block(provider: usize, sizes: (usize, usize)) -> String {
+    let pick = |list: &[&'static str], i: usize| list[i % list.len()];
+    match provider {
+        0 => format!(
+            "provider: aws\n    aws: {{region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess', cpu: '{}', memory: '{}'}}",
+            pick(&["0.25 vCPU", "0.5 vCPU", "1 vCPU", "2 vCPU", "4 vCPU"], sizes.0),
+            pick(&["0.5 GB", "1 GB", "2 GB", "3 GB", "4 GB", "6 GB", "8 GB", "10 GB", "12 GB"], sizes.1)
+        ),
+        1 => format!(
+            "provider: gcp\n    gcp: {{project_id: acme-prod, region: europe-west1, cpu: '{}', memory: '{}', min_instances: 1, max_instances: 7, concurrency: 250}}",
+            pick(&["1000m", "1", "2", "4", "8"], sizes.0),
+            pick(&["128Mi", "512Mi", "1Gi", "4Gi", "32Gi"], sizes.1)
+        ),
+        _ => format!(
+            "provider: azure\n    azure: {{subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg-prod, environment_name: env-prod, location: westeurope, cpu: '{}', memory: '{}', min_replicas: 0, max_replicas: 30}}",
+            pick(&["0.25", "0.5", "0.75", "1", "1.25", "1.5", "1.75", "2"], sizes.0),
+            pick(&["0.5Gi", "1Gi", "1.5Gi", "2Gi", "4Gi"], sizes.1)
+        ),
+    }
+}
+
+const REGISTRIES: [&str; 3] = [
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "europe-docker.pkg.dev",
+    "acme.azurecr.io",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 192, ..Default::default() })]
+
+    /// Any config tau accepts yields create and update bodies the provider's schema accepts.
+    #[test]
+    fn every_accepted_config_builds_requests_the_schema_accepts(
+        service in "[a-z]([a-z0-9-]{0,30}[a-z0-9])?",
+        provider in 0usize..3,
+        sizes in (0usize..16, 0usize..16),
+        port in 1u16..=65535,
+        health in "/[a-z0-9/_-]{0,20}",
+        var in "[A-Z][A-Z0-9_]{0,20}",
+    ) {
+        let registry = REGISTRIES[provider];
+        let target = target_block(provider, sizes);
+        let target = target.trim_end_matches('}');
+        let yaml = format!(
+            "deployment:\n  service: {service}\n  registry: {{url: '{registry}', repository: org/hello}}\n  target:\n    {target}, health_check_path: '{health}'}}\n  port: {port}\n  environment:\n    {var}: plain\n    {var}_S: {{secret_env: SOME_SECRET}}\n  build: {{context: ., base_image: 'busybox:1.36', command: [httpd, -f]}}\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tau.yaml");
+        let config = match tau_cloud::config::DeploymentConfig::parse(&file, &yaml) {
+            Ok(c) => c,
+            Err(e) => {
+                // Only the generated values tau refuses on purpose may fail here.
+                let text = e.to_string();
+                proptest::prop_assert!(text.contains("(1 problem)") && text.contains("deployment.service"), "{text}\n{yaml}");
+                return Ok(());
+            }
+        };
+        let image = format!("{registry}/acme-prod/org/hello@{DIGEST}");
+        let spec = ServiceSpec::new(&config, &image, false).unwrap();
+        let api = tau_cloud::providers::cloud_api(&config.target).unwrap();
+        let (file, [create, update]) = body_operations(api.kind());
+        let id = api.id_after_deploy(&spec, &Value::Null).unwrap_or_else(|| "arn:aws:apprunner:eu-west-1:123456789012:service/x/1".into());
+        for (op, req) in [(create, api.create(&spec)), (update, api.update(&spec, &id))] {
+            let problems = check_operation(file, op, req.body.as_ref().unwrap());
+            proptest::prop_assert!(problems.is_empty(), "{op}: {problems:#?}\n{yaml}");
+        }
+    }
+}
