@@ -353,6 +353,14 @@ def azure(wheel):
     }
 
 
+def merged(first, second):
+    """Two extractions from one document, as one file: operations and shapes side by side."""
+    out = dict(first)
+    out["operations"] = {**first["operations"], **second["operations"]}
+    out["shapes"] = {**first["shapes"], **second["shapes"]}
+    return out
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as t:
@@ -364,11 +372,15 @@ def main():
                                         ["CreateExpressGatewayService", "UpdateExpressGatewayService",
                                          "DescribeExpressGatewayService", "DeleteExpressGatewayService"]),
             "aws-secretsmanager.json": aws(w["botocore"], "secretsmanager", "2017-10-17",
-                                           ["GetSecretValue", "DescribeSecret"]),
+                                           ["CreateSecret", "PutSecretValue", "DeleteSecret",
+                                            "GetSecretValue", "DescribeSecret"]),
             "gcp-run-v2.json": google(w["google-api-python-client"], "run.v2.json",
                                       ["projects", "locations", "services"], ["create", "patch", "get", "delete"]),
-            "gcp-secretmanager-v1.json": google(w["google-api-python-client"], "secretmanager.v1.json",
-                                                ["projects", "secrets", "versions"], ["access", "get"]),
+            "gcp-secretmanager-v1.json": merged(
+                google(w["google-api-python-client"], "secretmanager.v1.json",
+                       ["projects", "secrets"], ["create", "addVersion", "delete"]),
+                google(w["google-api-python-client"], "secretmanager.v1.json",
+                       ["projects", "secrets", "versions"], ["access", "get"])),
             "azure-containerapps.json": azure(w["azure-mgmt-appcontainers"]),
         }
     for name, doc in files.items():

@@ -112,7 +112,9 @@ pub(crate) fn is_resource_group(s: &str) -> bool {
 /// `--`). Found by checking generated requests against the published schemas.
 pub(super) fn service_name(p: &mut Problems, service: &str, target: &Target) {
     let rule = match target {
-        Target::Aws(aws) if matches!(aws.service, AwsService::AppRunner(_)) && service.len() < 4 => {
+        Target::Aws(aws)
+            if matches!(aws.service, AwsService::AppRunner(_)) && service.len() < 4 =>
+        {
             Some("at least 4 characters with provider aws (App Runner's ServiceName)")
         }
         Target::Azure(_) if service.len() < 2 || service.contains("--") => Some(

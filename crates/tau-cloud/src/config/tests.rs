@@ -322,7 +322,7 @@ fn service_names_follow_the_target_providers_rules() {
         .replace("url: 127.0.0.1:5000", "url: 123456789012.dkr.ecr.eu-west-1.amazonaws.com")
         .replace(
             "provider: gcp\n    gcp: {project_id: acme-prod, region: europe-west1}",
-            "provider: aws\n    aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/r'}",
+            "provider: aws\n    aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/r', instance_role_arn: 'arn:aws:iam::123456789012:role/i'}",
         );
     let p = problems(&aws);
     assert_eq!(

@@ -37,11 +37,12 @@ impl SecretsManager {
 }
 
 /// The idempotency token a raw (non-SDK) request must carry: random for a real write, a
-/// placeholder in a dry run so that its output stays the same from run to run. Not derived from
+/// placeholder in a dry run so that its output stays the same from run to run (as long as a
+/// real token, 32 to 64 characters, so the dry run still meets the published schema). Not derived from
 /// the value: AWS shows the token as the version id to anyone allowed to list versions.
 fn token(value: &EnvVar) -> String {
     match value {
-        EnvVar::Secret { value: None, .. } => "<new idempotency token>".into(),
+        EnvVar::Secret { value: None, .. } => "<idempotency token chosen at deploy time>".into(),
         _ => uuid::Uuid::new_v4().to_string(),
     }
 }
@@ -153,7 +154,7 @@ mod tests {
                 "Name": "tau/svc/API_TOKEN",
                 "Description": "tau/svc/API_TOKEN: written by tau deploy for service svc",
                 "SecretString": "<secret from $SVC_TOKEN>",
-                "ClientRequestToken": "<new idempotency token>",
+                "ClientRequestToken": "<idempotency token chosen at deploy time>",
                 "Tags": [{"Key": "managed-by", "Value": "tau"}, {"Key": "tau-service", "Value": "svc"}],
             })
         );

@@ -2,31 +2,44 @@
 //! bodies the published schemas accept.
 
 use serde_json::Value;
-use tau_cloud::providers::ServiceSpec;
+use tau_cloud::providers::{EnvVar, ServiceSpec};
 
 use crate::schema_check::check_operation;
 use crate::DIGEST;
 
-/// The schema operation each provider's create/update body is checked against.
-fn body_operations(kind: tau_cloud::config::ProviderKind) -> (&'static str, [&'static str; 2]) {
-    use tau_cloud::config::ProviderKind as K;
-    match kind {
-        K::Aws => ("aws-apprunner.json", ["CreateService", "UpdateService"]),
-        K::Gcp => (
+/// The schema operation each target's create/update body is checked against, by the index
+/// [`target_block`] takes.
+fn body_operations(provider: usize) -> (&'static str, [&'static str; 2]) {
+    match provider {
+        0 => ("aws-apprunner.json", ["CreateService", "UpdateService"]),
+        1 => (
             "gcp-run-v2.json",
             [
                 "run.projects.locations.services.create",
                 "run.projects.locations.services.patch",
             ],
         ),
-        K::Azure => (
+        2 => (
             "azure-containerapps.json",
             [
                 "ContainerApps_CreateOrUpdate",
                 "ContainerApps_CreateOrUpdate",
             ],
         ),
-        other => panic!("{other:?} has no cloud API"),
+        _ => (
+            "aws-ecs-express.json",
+            ["CreateExpressGatewayService", "UpdateExpressGatewayService"],
+        ),
+    }
+}
+
+/// What a deploy puts in place of a `secret_env` value on providers that take secrets by
+/// reference, once the secret manager has stored it.
+fn stored_reference(provider: usize) -> Option<&'static str> {
+    match provider {
+        0 | 3 => Some("arn:aws:secretsmanager:eu-west-1:123456789012:secret:tau/x/V-AbCdEf"),
+        1 => Some("projects/acme-prod/secrets/tau-x-v/versions/1"),
+        _ => None,
     }
 }
 
@@ -34,7 +47,7 @@ fn target_block(provider: usize, sizes: (usize, usize)) -> String {
     let pick = |list: &[&'static str], i: usize| list[i % list.len()];
     match provider {
         0 => format!(
-            "provider: aws\n    aws: {{region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess', cpu: '{}', memory: '{}'}}",
+            "provider: aws\n    aws: {{region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess', instance_role_arn: 'arn:aws:iam::123456789012:role/hello', cpu: '{}', memory: '{}'}}",
             pick(&["0.25 vCPU", "0.5 vCPU", "1 vCPU", "2 vCPU", "4 vCPU"], sizes.0),
             pick(&["0.5 GB", "1 GB", "2 GB", "3 GB", "4 GB", "6 GB", "8 GB", "10 GB", "12 GB"], sizes.1)
         ),
@@ -42,6 +55,11 @@ fn target_block(provider: usize, sizes: (usize, usize)) -> String {
             "provider: gcp\n    gcp: {{project_id: acme-prod, region: europe-west1, cpu: '{}', memory: '{}', min_instances: 1, max_instances: 7, concurrency: 250}}",
             pick(&["1000m", "1", "2", "4", "8"], sizes.0),
             pick(&["128Mi", "512Mi", "1Gi", "4Gi", "32Gi"], sizes.1)
+        ),
+        3 => format!(
+            "provider: aws\n    aws: {{region: eu-west-1, service: ecs-express, execution_role_arn: 'arn:aws:iam::123456789012:role/exec', infrastructure_role_arn: 'arn:aws:iam::123456789012:role/infra', cpu: '{}', memory: {}, min_tasks: 1, max_tasks: 5}}",
+            pick(&["256", "512", "1024", "2048", "4096", "8192", "16384"], sizes.0),
+            pick(&["512", "1024", "2048", "4096", "8192", "30720"], sizes.1)
         ),
         _ => format!(
             "provider: azure\n    azure: {{subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg-prod, environment_name: env-prod, location: westeurope, cpu: '{}', memory: '{}', min_replicas: 0, max_replicas: 30}}",
@@ -51,10 +69,11 @@ fn target_block(provider: usize, sizes: (usize, usize)) -> String {
     }
 }
 
-const REGISTRIES: [&str; 3] = [
+const REGISTRIES: [&str; 4] = [
     "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     "europe-docker.pkg.dev",
     "acme.azurecr.io",
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
 ];
 
 proptest::proptest! {
@@ -64,7 +83,7 @@ proptest::proptest! {
     #[test]
     fn every_accepted_config_builds_requests_the_schema_accepts(
         service in "[a-z]([a-z0-9-]{0,30}[a-z0-9])?",
-        provider in 0usize..3,
+        provider in 0usize..4,
         sizes in (0usize..16, 0usize..16),
         port in 1u16..=65535,
         health in "/[a-z0-9/_-]{0,20}",
@@ -88,9 +107,16 @@ proptest::proptest! {
             }
         };
         let image = format!("{registry}/acme-prod/org/hello@{DIGEST}");
-        let spec = ServiceSpec::new(&config, &image, false).unwrap();
+        let mut spec = ServiceSpec::new(&config, &image, false).unwrap();
+        if let Some(reference) = stored_reference(provider) {
+            for (_, value) in spec.env.iter_mut() {
+                if matches!(value, EnvVar::Secret { .. }) {
+                    *value = EnvVar::Ref(reference.into());
+                }
+            }
+        }
         let api = tau_cloud::providers::cloud_api(&config.target).unwrap();
-        let (file, [create, update]) = body_operations(api.kind());
+        let (file, [create, update]) = body_operations(provider);
         let id = api.id_after_deploy(&spec, &Value::Null).unwrap_or_else(|| "arn:aws:apprunner:eu-west-1:123456789012:service/x/1".into());
         for (op, req) in [(create, api.create(&spec)), (update, api.update(&spec, &id))] {
             let problems = check_operation(file, op, req.body.as_ref().unwrap());

@@ -7,9 +7,13 @@ mod configs;
 mod schema_check;
 
 use serde_json::{json, Value};
-use tau_cloud::config::{AwsTarget, AzureTarget, GcpTarget};
+use tau_cloud::config::{
+    AppRunnerTarget, AwsService, AwsTarget, AzureTarget, EcsExpressTarget, GcpTarget,
+};
+use tau_cloud::providers::secrets::SecretStore;
 use tau_cloud::providers::{
-    aws, azure, gcp, ApiRequest, CloudApi, EnvVar, RegistryLogin, ServiceSpec,
+    aws, aws_secrets, azure, ecs, gcp, gcp_secrets, ApiRequest, CloudApi, EnvVar, RegistryLogin,
+    ServiceSpec,
 };
 
 use schema_check::{assert_operation, check_operation, check_shape, unknown_query_params, Schema};
@@ -44,6 +48,18 @@ fn spec(image: &str, login: Option<RegistryLogin>) -> ServiceSpec {
     }
 }
 
+/// The spec as a deploy sends it to a provider that takes secrets by reference: each secret has
+/// become the reference its secret manager gave.
+fn spec_with_refs(image: &str, reference: &str) -> ServiceSpec {
+    let mut s = spec(image, None);
+    for (_, value) in s.env.iter_mut() {
+        if matches!(value, EnvVar::Secret { .. }) {
+            *value = EnvVar::Ref(reference.into());
+        }
+    }
+    s
+}
+
 fn header<'a>(req: &'a ApiRequest, name: &str) -> Option<&'a str> {
     req.headers
         .iter()
@@ -51,27 +67,52 @@ fn header<'a>(req: &'a ApiRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn app_runner() -> aws::AppRunner {
-    aws::AppRunner::new(&AwsTarget {
+fn aws_target(service: AwsService) -> AwsTarget {
+    AwsTarget {
         region: "eu-west-1".into(),
+        health_check_path: "/healthz".into(),
+        endpoint: Some("http://127.0.0.1:9".into()),
+        service,
+    }
+}
+
+fn app_runner() -> aws::AppRunner {
+    let service = AppRunnerTarget {
         cpu: "1 vCPU".into(),
         memory: "2 GB".into(),
         ecr_role_arn: "arn:aws:iam::123456789012:role/service-role/AppRunnerECRAccessRole".into(),
-        health_check_path: "/healthz".into(),
-        endpoint: Some("http://127.0.0.1:9".into()),
-    })
+        instance_role_arn: Some("arn:aws:iam::123456789012:role/hello-instance".into()),
+    };
+    aws::AppRunner::new(
+        &aws_target(AwsService::AppRunner(service.clone())),
+        &service,
+    )
 }
+
+const SECRET_ARN: &str =
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tau/hello-api/DB_PASSWORD-AbCdEf";
 
 #[test]
 fn every_app_runner_request_matches_the_botocore_model() {
     let api = app_runner();
     let arn = "arn:aws:apprunner:eu-west-1:123456789012:service/hello-api/8fe1e10304f84fd2b0df550fe98a71fa";
     let schema = Schema::load("aws-apprunner.json");
-    for image in [
-        format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/org/hello@{DIGEST}"),
-        "public.ecr.aws/acme/hello:1.2.3".to_string(),
+    for (image, refs) in [
+        (
+            format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/org/hello@{DIGEST}"),
+            false,
+        ),
+        ("public.ecr.aws/acme/hello:1.2.3".to_string(), false),
+        (
+            format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/org/hello@{DIGEST}"),
+            true,
+        ),
     ] {
-        let s = spec(&image, None);
+        let s = if refs {
+            spec_with_refs(&image, SECRET_ARN)
+        } else {
+            spec(&image, None)
+        };
         let requests = [
             ("CreateService", api.create(&s)),
             ("UpdateService", api.update(&s, arn)),
@@ -173,6 +214,7 @@ fn every_container_apps_request_matches_the_arm_models() {
         memory: "1Gi".into(),
         min_replicas: 1,
         max_replicas: 10,
+        key_vault_identity: "system".into(),
         health_check_path: "/healthz".into(),
         endpoint: Some("http://127.0.0.1:9".into()),
     });
@@ -349,4 +391,133 @@ fn the_ecs_express_schema_checks_create_bodies() {
         Schema::load("aws-ecs-express.json").operation("CreateExpressGatewayService")["target"],
         "AmazonEC2ContainerServiceV20141113.CreateExpressGatewayService"
     );
+}
+
+#[test]
+fn every_ecs_express_request_matches_the_botocore_model() {
+    let service = EcsExpressTarget {
+        cpu: "1024".into(),
+        memory: "2048".into(),
+        execution_role_arn: "arn:aws:iam::123456789012:role/ecsTaskExecutionRole".into(),
+        infrastructure_role_arn:
+            "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForExpressServices".into(),
+        task_role_arn: Some("arn:aws:iam::123456789012:role/hello-task".into()),
+        cluster: Some("prod".into()),
+        min_tasks: 1,
+        max_tasks: 4,
+    };
+    let api = ecs::EcsExpress::new(
+        &aws_target(AwsService::EcsExpress(service.clone())),
+        &service,
+    );
+    let arn = "arn:aws:ecs:eu-west-1:123456789012:service/prod/hello-api";
+    let schema = Schema::load("aws-ecs-express.json");
+    let image = format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/org/hello@{DIGEST}");
+    for s in [spec(&image, None), spec_with_refs(&image, SECRET_ARN)] {
+        for (op, req) in [
+            ("CreateExpressGatewayService", api.create(&s)),
+            ("UpdateExpressGatewayService", api.update(&s, arn)),
+            ("DescribeExpressGatewayService", api.get(arn)),
+            ("DeleteExpressGatewayService", api.delete(arn)),
+        ] {
+            let model = schema.operation(op);
+            assert_eq!(req.method, model["http"]["method"], "{op}");
+            assert_eq!(
+                header(&req, "x-amz-target"),
+                model["target"].as_str(),
+                "{op}"
+            );
+            assert_eq!(
+                header(&req, "content-type"),
+                Some("application/x-amz-json-1.1")
+            );
+            assert_operation("aws-ecs-express.json", op, req.body.as_ref().unwrap());
+        }
+    }
+}
+
+#[test]
+fn every_secrets_manager_request_matches_the_botocore_model() {
+    let store =
+        aws_secrets::SecretsManager::new(&aws_target(AwsService::AppRunner(AppRunnerTarget {
+            cpu: "1 vCPU".into(),
+            memory: "2 GB".into(),
+            ecr_role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            instance_role_arn: None,
+        })));
+    let schema = Schema::load("aws-secretsmanager.json");
+    let name = store.name("hello-api", "DB_PASSWORD");
+    for value in [
+        EnvVar::Secret {
+            from: "HELLO_DB_PASSWORD".into(),
+            value: None,
+        },
+        EnvVar::Secret {
+            from: "HELLO_DB_PASSWORD".into(),
+            value: Some("s3cret-value".into()),
+        },
+    ] {
+        for (op, req) in [
+            ("CreateSecret", store.create("hello-api", &name, &value)),
+            ("PutSecretValue", store.put(SECRET_ARN, &value)),
+            ("DeleteSecret", store.delete(SECRET_ARN)),
+        ] {
+            let model = schema.operation(op);
+            assert_eq!(req.method, model["http"]["method"], "{op}");
+            assert_eq!(
+                header(&req, "x-amz-target"),
+                model["target"].as_str(),
+                "{op}"
+            );
+            assert_operation("aws-secretsmanager.json", op, req.body.as_ref().unwrap());
+        }
+    }
+}
+
+#[test]
+fn every_secret_manager_request_matches_the_v1_discovery_document() {
+    let store = gcp_secrets::SecretManager::new(&GcpTarget {
+        project_id: "acme-prod".into(),
+        region: "europe-west1".into(),
+        memory: "512Mi".into(),
+        cpu: "1".into(),
+        concurrency: 80,
+        min_instances: 0,
+        max_instances: 3,
+        health_check_path: "/healthz".into(),
+        endpoint: None,
+    });
+    let file = "gcp-secretmanager-v1.json";
+    let schema = Schema::load(file);
+    let name = store.name("hello-api", "DB_PASSWORD");
+    let id = format!("projects/acme-prod/secrets/{name}");
+    let value = EnvVar::Secret {
+        from: "HELLO_DB_PASSWORD".into(),
+        value: Some("s3cret-value".into()),
+    };
+    for (op, req) in [
+        (
+            "secretmanager.projects.secrets.create",
+            store.create("hello-api", &name, &value),
+        ),
+        (
+            "secretmanager.projects.secrets.addVersion",
+            store.put(&id, &value),
+        ),
+        ("secretmanager.projects.secrets.delete", store.delete(&id)),
+    ] {
+        let method = schema.operation(op);
+        assert_eq!(req.method, method["http"]["method"], "{op}");
+        assert_eq!(
+            unknown_query_params(file, op, &req.url),
+            Vec::<String>::new(),
+            "{op}: {}",
+            req.url
+        );
+        match (&req.body, method["input"].as_str()) {
+            (Some(body), Some(_)) => assert_operation(file, op, body),
+            (None, None) => {}
+            (body, input) => panic!("{op}: body {body:?} but the method takes {input:?}"),
+        }
+    }
 }
