@@ -193,21 +193,12 @@ impl CloudApi for AppRunner {
         }
     }
 
-    fn existing_on_conflict(
-        &self,
-        _spec: &ServiceSpec,
-        _status: u16,
-        _answer: &Value,
-    ) -> Option<String> {
-        // CreateService on a taken name answers InvalidRequestException without the ARN; finding
-        // it would need ListServices paging. The error tells the user to record it instead.
-        None
-    }
+    // `existing_on_conflict` keeps the default: CreateService on a taken name answers
+    // InvalidRequestException without the ARN; finding it would need ListServices paging. The
+    // error tells the user to record it instead.
 
     fn secret_store(&self) -> Option<Box<dyn super::secrets::SecretStore + Send + Sync>> {
-        Some(Box::new(super::aws_secrets::SecretsManager::new(
-            &self.target,
-        )))
+        super::aws_secrets::SecretsManager::boxed(&self.target)
     }
 }
 
@@ -224,6 +215,26 @@ pub(crate) mod tests {
             endpoint: Some("http://127.0.0.1:9".into()),
             service: crate::config::AwsService::AppRunner(runner()),
         }
+    }
+
+    /// Checks that `req` is an AWS JSON-protocol call to `url` for `operation` (the
+    /// `X-Amz-Target` value), sent as `content_type` and signed for `signing`.
+    pub(crate) fn assert_json_call(
+        req: &ApiRequest,
+        url: &str,
+        content_type: &str,
+        operation: &str,
+        signing: &str,
+    ) {
+        assert_eq!((req.method, req.url.as_str()), ("POST", url));
+        assert_eq!(
+            req.headers,
+            [
+                ("content-type".to_string(), content_type.to_string()),
+                ("x-amz-target".to_string(), operation.to_string()),
+            ]
+        );
+        assert_eq!(signing_name(req), signing);
     }
 
     fn runner() -> AppRunnerTarget {
@@ -243,15 +254,13 @@ pub(crate) mod tests {
         let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tau/svc/API_TOKEN-AbCdEf";
         spec.env[0].1 = EnvVar::Ref(arn.into());
         let req = api.create(&spec);
-        assert_eq!(
-            (req.method, req.url.as_str()),
-            ("POST", "http://127.0.0.1:9/")
+        assert_json_call(
+            &req,
+            "http://127.0.0.1:9/",
+            "application/x-amz-json-1.0",
+            "AppRunner.CreateService",
+            "apprunner",
         );
-        assert_eq!(
-            req.headers[1],
-            ("x-amz-target".into(), "AppRunner.CreateService".into())
-        );
-        assert_eq!(signing_name(&req), "apprunner");
         assert_eq!(
             req.body.unwrap(),
             json!({

@@ -25,6 +25,12 @@ impl SecretsManager {
         }
     }
 
+    /// The store of an AWS target's `secret_env` values, as [`super::CloudApi::secret_store`]
+    /// answers it for App Runner and ECS Express.
+    pub fn boxed(target: &AwsTarget) -> Option<Box<dyn SecretStore + Send + Sync>> {
+        Some(Box::new(SecretsManager::new(target)))
+    }
+
     fn call(&self, action: &'static str, operation: &str, body: Value) -> ApiRequest {
         super::aws::json_call(
             &self.base,
@@ -130,24 +136,13 @@ mod tests {
             value: None,
         };
         let create = store.create("svc", "tau/svc/API_TOKEN", &dry);
-        assert_eq!(
-            create.url,
-            "https://secretsmanager.eu-west-1.amazonaws.com/"
+        crate::providers::aws::tests::assert_json_call(
+            &create,
+            "https://secretsmanager.eu-west-1.amazonaws.com/",
+            "application/x-amz-json-1.1",
+            "secretsmanager.CreateSecret",
+            "secretsmanager",
         );
-        assert_eq!(
-            create.headers,
-            [
-                (
-                    "content-type".to_string(),
-                    "application/x-amz-json-1.1".to_string()
-                ),
-                (
-                    "x-amz-target".to_string(),
-                    "secretsmanager.CreateSecret".to_string()
-                )
-            ]
-        );
-        assert_eq!(super::super::aws::signing_name(&create), "secretsmanager");
         assert_eq!(
             create.body.unwrap(),
             json!({

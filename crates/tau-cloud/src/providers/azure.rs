@@ -189,14 +189,8 @@ impl CloudApi for ContainerApps {
         }
     }
 
-    fn existing_on_conflict(
-        &self,
-        _spec: &ServiceSpec,
-        _status: u16,
-        _answer: &Value,
-    ) -> Option<String> {
-        None // PUT never conflicts with an existing app: it updates it.
-    }
+    // `existing_on_conflict` keeps the default: PUT never conflicts with an existing app, it
+    // updates it.
 }
 
 #[cfg(test)]

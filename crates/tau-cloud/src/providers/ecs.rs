@@ -165,20 +165,11 @@ impl CloudApi for EcsExpress {
         }
     }
 
-    fn existing_on_conflict(
-        &self,
-        _spec: &ServiceSpec,
-        _status: u16,
-        _answer: &Value,
-    ) -> Option<String> {
-        // A taken name is refused without the existing service's ARN; the error says so.
-        None
-    }
+    // `existing_on_conflict` keeps the default: a taken name is refused without the existing
+    // service's ARN; the error says so.
 
     fn secret_store(&self) -> Option<Box<dyn super::secrets::SecretStore + Send + Sync>> {
-        Some(Box::new(super::aws_secrets::SecretsManager::new(
-            &self.target,
-        )))
+        super::aws_secrets::SecretsManager::boxed(&self.target)
     }
 }
 
@@ -216,21 +207,13 @@ mod tests {
         let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tau/svc/API_TOKEN-AbCdEf";
         spec.env[0].1 = EnvVar::Ref(arn.into());
         let req = api.create(&spec);
-        assert_eq!(req.url, "https://ecs.eu-west-1.amazonaws.com/");
-        assert_eq!(
-            req.headers,
-            [
-                (
-                    "content-type".to_string(),
-                    "application/x-amz-json-1.1".to_string()
-                ),
-                (
-                    "x-amz-target".to_string(),
-                    "AmazonEC2ContainerServiceV20141113.CreateExpressGatewayService".to_string()
-                )
-            ]
+        crate::providers::aws::tests::assert_json_call(
+            &req,
+            "https://ecs.eu-west-1.amazonaws.com/",
+            "application/x-amz-json-1.1",
+            "AmazonEC2ContainerServiceV20141113.CreateExpressGatewayService",
+            "ecs",
         );
-        assert_eq!(crate::providers::aws::signing_name(&req), "ecs");
         assert_eq!(
             req.body.unwrap(),
             json!({

@@ -202,13 +202,17 @@ pub trait CloudApi {
     fn id_after_deploy(&self, spec: &ServiceSpec, answer: &serde_json::Value) -> Option<String>;
     /// Reads a `get` answer.
     fn observe(&self, id: &str, answer: &serde_json::Value) -> Observed;
-    /// Whether a failed create means the service already exists, and its id if so.
+    /// Whether a failed create means the service already exists, and its id if so. `None` by
+    /// default: for a provider whose create never conflicts (a PUT that updates) or whose
+    /// conflict answer lacks the id, the error tells the user to record the service instead.
     fn existing_on_conflict(
         &self,
-        spec: &ServiceSpec,
-        status: u16,
-        answer: &serde_json::Value,
-    ) -> Option<String>;
+        _spec: &ServiceSpec,
+        _status: u16,
+        _answer: &serde_json::Value,
+    ) -> Option<String> {
+        None
+    }
     /// The secret manager `secret_env` values are written to before the service refers to
     /// them; `None` when the provider keeps them itself (Container Apps).
     fn secret_store(&self) -> Option<Box<dyn secrets::SecretStore + Send + Sync>> {
