@@ -19,13 +19,12 @@ const HINT: &str = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_
 /// the regional STS endpoint when `AWS_REGION` does not say otherwise.
 pub async fn credentials(env: &Env, region: &str) -> Result<Credentials> {
     let mut tried = Tried::new("aws");
+    // A found credential that has already expired is refused (`check_expiry`).
     macro_rules! step {
         ($name:expr, $attempt:expr) => {
-            match $attempt {
-                Ok(Step::Found(c)) => return check_expiry(c, $name, &tried),
-                Ok(Step::Skipped(why)) => tried.skipped($name, why),
-                Err(why) => return Err(tried.failed($name, why, HINT)),
-            }
+            chain_step!(tried, HINT, $name, $attempt, |c| check_expiry(
+                c, $name, &tried
+            ))
         };
     }
     step!("environment", from_env(env));

@@ -23,26 +23,26 @@ pub const RESOURCE: &str = "https://management.azure.com";
 /// An access token for Azure Resource Manager.
 pub async fn token(env: &Env, http: &reqwest::Client) -> Result<Token> {
     let mut tried = Tried::new("azure");
-    macro_rules! step {
-        ($name:expr, $attempt:expr) => {
-            match $attempt {
-                Ok(Step::Found(t)) => return Ok(t),
-                Ok(Step::Skipped(why)) => tried.skipped($name, why),
-                Err(why) => return Err(tried.failed($name, why, HINT)),
-            }
-        };
-    }
-    step!(
+    chain_step!(
+        tried,
+        HINT,
         "environment (client secret)",
         client_secret(env, http).await
     );
-    step!(
+    chain_step!(
+        tried,
+        HINT,
         "environment (client certificate)",
         client_certificate(env, http).await
     );
-    step!("workload identity", workload_identity(env, http).await);
-    step!("managed identity", managed_identity(env).await);
-    step!("Azure CLI", azure_cli(env).await);
+    chain_step!(
+        tried,
+        HINT,
+        "workload identity",
+        workload_identity(env, http).await
+    );
+    chain_step!(tried, HINT, "managed identity", managed_identity(env).await);
+    chain_step!(tried, HINT, "Azure CLI", azure_cli(env).await);
     Err(tried.none_found(HINT))
 }
 

@@ -18,18 +18,14 @@ pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// An access token for the Cloud Run and Secret Manager APIs.
 pub async fn token(env: &Env, http: &reqwest::Client) -> Result<Token> {
     let mut tried = Tried::new("gcp");
-    macro_rules! step {
-        ($name:expr, $attempt:expr) => {
-            match $attempt {
-                Ok(Step::Found(t)) => return Ok(t),
-                Ok(Step::Skipped(why)) => tried.skipped($name, why),
-                Err(why) => return Err(tried.failed($name, why, HINT)),
-            }
-        };
-    }
-    step!("GOOGLE_OAUTH_ACCESS_TOKEN", from_env(env));
-    step!("application default credentials", adc(env, http).await);
-    step!("metadata server", metadata(env).await);
+    chain_step!(tried, HINT, "GOOGLE_OAUTH_ACCESS_TOKEN", from_env(env));
+    chain_step!(
+        tried,
+        HINT,
+        "application default credentials",
+        adc(env, http).await
+    );
+    chain_step!(tried, HINT, "metadata server", metadata(env).await);
     Err(tried.none_found(HINT))
 }
 
@@ -96,12 +92,7 @@ async fn from_file(
     http: &reqwest::Client,
     creds: &Value,
 ) -> std::result::Result<Token, String> {
-    let field = |k: &str| {
-        creds[k]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("field {k} is missing"))
-    };
+    let field = |k: &str| required(creds, "field", k);
     let token_uri = creds["token_uri"].as_str().map_or_else(
         || {
             env.get("TAU_CLOUD_GCP_TOKEN_ENDPOINT")
@@ -139,17 +130,25 @@ async fn from_file(
     }
 }
 
+/// The string `key` of a credentials file, or an error naming it as `{what} {key}`.
+pub(super) fn required(
+    creds: &Value,
+    what: &str,
+    key: &str,
+) -> std::result::Result<String, String> {
+    creds[key]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{what} {key} is missing"))
+}
+
 /// The signed JWT a service account trades for an access token (RFC 7523, RS256, one hour).
 pub(crate) fn service_account_assertion(
     creds: &Value,
     token_uri: &str,
     now: u64,
 ) -> std::result::Result<String, String> {
-    let field = |k: &str| {
-        creds[k]
-            .as_str()
-            .ok_or_else(|| format!("field {k} is missing"))
-    };
+    let field = |k: &str| required(creds, "field", k);
     let claims = serde_json::json!({
         "iss": field("client_email")?,
         "scope": SCOPE,

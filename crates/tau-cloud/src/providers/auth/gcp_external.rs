@@ -11,12 +11,7 @@ pub(super) async fn token(
     http: &reqwest::Client,
     creds: &Value,
 ) -> std::result::Result<Token, String> {
-    let field = |k: &str| {
-        creds[k]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("external_account field {k} is missing"))
-    };
+    let field = |k: &str| super::gcp::required(creds, "external_account field", k);
     let subject = subject_token(http, &creds["credential_source"]).await?;
     let mut form = vec![
         (

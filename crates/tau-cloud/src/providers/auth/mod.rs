@@ -8,6 +8,23 @@
 //!
 //! A credential's value is never part of a message, a log line or a `Debug` rendering.
 
+/// One source of a chain, in the function that walks it: returns from that function with what
+/// the source found (through `|found| expr` when given, else `Ok(found)`) or with the error of a
+/// source that is set up but failed; a source that is not set up is noted in `$tried` and the
+/// walk goes on. Defined before the chain modules so that they can use it.
+macro_rules! chain_step {
+    ($tried:ident, $hint:expr, $name:expr, $attempt:expr, |$found:ident| $on_found:expr) => {
+        match $attempt {
+            Ok($crate::providers::auth::Step::Found($found)) => return $on_found,
+            Ok($crate::providers::auth::Step::Skipped(why)) => $tried.skipped($name, why),
+            Err(why) => return Err($tried.failed($name, why, $hint)),
+        }
+    };
+    ($tried:ident, $hint:expr, $name:expr, $attempt:expr) => {
+        chain_step!($tried, $hint, $name, $attempt, |found| Ok(found))
+    };
+}
+
 pub mod aws;
 mod aws_metadata;
 mod aws_profile;
