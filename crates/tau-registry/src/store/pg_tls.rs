@@ -185,7 +185,10 @@ fn client_config(mode: SslMode, roots: Option<RootCertStore>) -> Result<ClientCo
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| Error::Postgres(format!("TLS setup: {e}")))?;
-        Ok(Arc::new(ChainOnly(inner)))
+        Ok(Arc::new(Relaxed {
+            chain: Some(inner),
+            provider: provider.clone(),
+        }))
     };
     let verifier: Arc<dyn ServerCertVerifier> = match (mode, roots) {
         (SslMode::VerifyFull, roots) => {
@@ -196,9 +199,10 @@ fn client_config(mode: SslMode, roots: Option<RootCertStore>) -> Result<ClientCo
         (SslMode::VerifyCa, roots) => chain_only(roots.unwrap_or_else(web_roots))?,
         // libpq checks the chain in these modes too once a root certificate is named.
         (SslMode::Require | SslMode::Prefer, Some(roots)) => chain_only(roots)?,
-        (SslMode::Require | SslMode::Prefer | SslMode::Disable, _) => {
-            Arc::new(EncryptOnly(provider.clone()))
-        }
+        (SslMode::Require | SslMode::Prefer | SslMode::Disable, _) => Arc::new(Relaxed {
+            chain: None,
+            provider: provider.clone(),
+        }),
     };
     Ok(builder
         .dangerous()
@@ -206,11 +210,19 @@ fn client_config(mode: SslMode, roots: Option<RootCertStore>) -> Result<ClientCo
         .with_no_client_auth())
 }
 
-/// `verify-ca`: the chain must reach a trusted root; the name in the certificate is not compared.
+/// The modes that check less than `verify-full`. With `chain` (`verify-ca`, or `require` /
+/// `prefer` with a root certificate) the chain must reach a trusted root but the name in the
+/// certificate is not compared. Without (`require` / `prefer` without a root certificate):
+/// encrypted, but any certificate is accepted (libpq's behaviour). Either way the handshake
+/// signatures are checked with the provider's algorithms (the ones `WebPkiServerVerifier` uses
+/// too), so the session is bound to the certificate the server showed.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Relaxed {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -219,10 +231,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             // rustls compares the name only after the chain verified, so a name mismatch means
             // the chain is good.
             Err(rustls::Error::InvalidCertificate(
@@ -238,52 +250,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `require`/`prefer` without a root certificate: encrypted, but any certificate is accepted
-/// (libpq's behaviour). The handshake signatures are still checked, so the session is bound to
-/// the certificate the server showed.
-#[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -297,12 +268,14 @@ impl ServerCertVerifier for EncryptOnly {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
