@@ -8,6 +8,7 @@ pub mod wasm;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Output;
 
 /// Every file of a state dir (except the lock), keyed by relative path, with time fields zeroed:
 /// two runs over the same inputs must produce equal snapshots.
@@ -71,4 +72,15 @@ mod tests {
             r#"{"updated_unix_ms":0,"count":45,"cycle_duration_ms":0}"#
         );
     }
+}
+
+/// The stdout of a finished helper command; panics with `what` and its stderr when it failed, so
+/// a broken fixture says why instead of handing back empty output.
+pub(crate) fn stdout_if_ok(what: &str, out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -65,12 +65,7 @@ impl Database {
             .arg(format!("pg_dump -p {} {}", self.port, self.name))
             .output()
             .expect("run pg_dump");
-        assert!(
-            out.status.success(),
-            "pg_dump: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::stdout_if_ok("pg_dump", out)
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use base64::Engine as _;
 
-use super::{busybox_rootfs, http_status, Lab};
+use super::{http_status, Lab};
 
 /// bcrypt's lowest cost: the registry checks the hash on every request, and this is a test.
 const BCRYPT_COST: u32 = 4;
@@ -88,15 +88,7 @@ impl Lab {
     /// storage without pushing it: what a build leaves behind, ready for a push test.
     pub fn import_busybox_for_auth(&self, repo: &str, tag: &str, cmd: &[&str]) -> String {
         let reference = format!("{}/{repo}:{tag}", self.auth_registry());
-        let cmd_json = serde_json::to_string(cmd).unwrap();
-        let rootfs = busybox_rootfs();
-        self.podman_ok(&[
-            "import",
-            "--change",
-            &format!("CMD {cmd_json}"),
-            rootfs.to_str().unwrap(),
-            &reference,
-        ]);
+        self.import_busybox(&reference, cmd);
         reference
     }
 

@@ -180,15 +180,7 @@ impl Lab {
     /// the lab's registry and returns the registry's manifest digest.
     pub fn push_busybox(&self, repo: &str, tag: &str, cmd: &[&str]) -> String {
         let reference = format!("{}/{repo}:{tag}", self.registry());
-        let cmd_json = serde_json::to_string(cmd).unwrap();
-        let rootfs = busybox_rootfs();
-        self.podman_ok(&[
-            "import",
-            "--change",
-            &format!("CMD {cmd_json}"),
-            rootfs.to_str().unwrap(),
-            &reference,
-        ]);
+        self.import_busybox(&reference, cmd);
         self.podman_ok(&["push", "--tls-verify=false", &reference]);
         // An agent host only ever pulls: keeping the imported copy would give the image a second,
         // local-only repo digest that no registry knows.
@@ -196,6 +188,20 @@ impl Lab {
         self.manifest_digest(repo, tag).unwrap_or_else(|| {
             panic!("the registry has no manifest for {reference} after the push")
         })
+    }
+
+    /// Imports the static busybox rootfs as `reference` with `cmd` as its CMD, in the engine's
+    /// local storage only.
+    fn import_busybox(&self, reference: &str, cmd: &[&str]) {
+        let cmd_json = serde_json::to_string(cmd).unwrap();
+        let rootfs = busybox_rootfs();
+        self.podman_ok(&[
+            "import",
+            "--change",
+            &format!("CMD {cmd_json}"),
+            rootfs.to_str().unwrap(),
+            reference,
+        ]);
     }
 
     /// `Docker-Content-Digest` of `HEAD /v2/<repo>/manifests/<tag>`, `None` when unknown.
@@ -229,13 +235,7 @@ impl Lab {
 
     /// Runs `podman ARGS`, panicking with its stderr when it fails; returns its stdout.
     pub fn podman_ok(&self, args: &[&str]) -> String {
-        let out = self.podman(args);
-        assert!(
-            out.status.success(),
-            "podman {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::stdout_if_ok(&format!("podman {args:?} failed"), self.podman(args))
     }
 }
 

@@ -154,12 +154,7 @@ impl TlsCluster {
             .args(["-p", &self.port.to_string(), "-d", "postgres", "-c", sql])
             .output()
             .expect("run psql");
-        assert!(
-            out.status.success(),
-            "psql: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::stdout_if_ok("psql", out)
     }
 
     /// The test database as `pg_dump` prints it (to look for values that must not be stored).
@@ -170,12 +165,7 @@ impl TlsCluster {
             .args(["-p", &self.port.to_string(), &self.database])
             .output()
             .expect("run pg_dump");
-        assert!(
-            out.status.success(),
-            "pg_dump: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::stdout_if_ok("pg_dump", out)
     }
 
     /// The server's log (connection refusals, TLS errors).
