@@ -46,11 +46,7 @@ async fn a_client_secret_in_the_environment_uses_the_client_credentials_grant() 
     );
     let t = azure::token(&e, &reqwest::Client::new()).await.unwrap();
     assert_eq!(t.secret(), "eyJ.arm");
-    let r = &server.requests()[0];
-    assert_eq!(
-        (r.method.as_str(), r.uri.as_str()),
-        ("POST", "/tenant-1/oauth2/v2.0/token")
-    );
+    let r = &server.first_request("POST", "/tenant-1/oauth2/v2.0/token");
     assert_eq!(
         r.form(),
         pairs(&[
@@ -89,11 +85,7 @@ async fn a_client_certificate_signs_a_ps256_client_assertion() {
             .source,
         "environment (client certificate)"
     );
-    let r = &server.requests()[0];
-    assert_eq!(
-        (r.method.as_str(), r.uri.as_str()),
-        ("POST", "/tenant-1/oauth2/v2.0/token")
-    );
+    let r = &server.first_request("POST", "/tenant-1/oauth2/v2.0/token");
     let form = r.form();
     let keys: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
@@ -135,11 +127,7 @@ async fn workload_identity_sends_the_federated_token_as_a_client_assertion() {
         ],
     );
     azure::token(&e, &reqwest::Client::new()).await.unwrap();
-    let r = &server.requests()[0];
-    assert_eq!(
-        (r.method.as_str(), r.uri.as_str()),
-        ("POST", "/tenant-1/oauth2/v2.0/token")
-    );
+    let r = &server.first_request("POST", "/tenant-1/oauth2/v2.0/token");
     assert_eq!(
         r.form(),
         pairs(&[
@@ -177,13 +165,9 @@ async fn app_service_managed_identity_sends_the_identity_header() {
             .as_secs(),
         4_070_908_800
     );
-    let r = &server.requests()[0];
-    assert_eq!(
-        (r.method.as_str(), r.uri.as_str()),
-        (
-            "GET",
-            "/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com"
-        )
+    let r = &server.first_request(
+        "GET",
+        "/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com",
     );
     assert_eq!(r.header("x-identity-header"), Some("header-secret"));
 }
@@ -212,8 +196,7 @@ async fn imds_managed_identity_is_asked_with_the_metadata_header_and_client_id()
             .secret(),
         "eyJ.imds"
     );
-    let r = &server.requests()[0];
-    assert_eq!((r.method.as_str(), r.uri.as_str()), ("GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=user-assigned-1"));
+    let r = &server.first_request("GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=user-assigned-1");
     assert_eq!(r.header("metadata"), Some("true"));
 }
 

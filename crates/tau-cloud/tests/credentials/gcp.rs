@@ -59,8 +59,7 @@ async fn authorized_user_credentials_at_the_well_known_path_use_the_refresh_gran
     let t = gcp::token(&env(&dir, &[]), &http()).await.unwrap();
     assert_eq!(t.secret(), "ya29.user");
     assert!(t.expires_at.is_some());
-    let r = &server.requests()[0];
-    assert_eq!((r.method.as_str(), r.uri.as_str()), ("POST", "/token"));
+    let r = &server.first_request("POST", "/token");
     assert_eq!(
         r.header("content-type"),
         Some("application/x-www-form-urlencoded")
@@ -193,13 +192,9 @@ async fn the_metadata_server_is_asked_with_the_metadata_flavor_header() {
     ]);
     let t = gcp::token(&e, &http()).await.unwrap();
     assert_eq!((t.secret(), t.source), ("ya29.gce", "metadata server"));
-    let r = &server.requests()[0];
-    assert_eq!(
-        (r.method.as_str(), r.uri.as_str()),
-        (
-            "GET",
-            "/computeMetadata/v1/instance/service-accounts/default/token"
-        )
+    let r = &server.first_request(
+        "GET",
+        "/computeMetadata/v1/instance/service-accounts/default/token",
     );
     assert_eq!(r.header("metadata-flavor"), Some("Google"));
 }

@@ -105,6 +105,13 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The first request served, after checking that it was `method uri`.
+    pub fn first_request(&self, method: &str, uri: &str) -> Recorded {
+        let r = self.requests().into_iter().next().expect("a request");
+        assert_eq!((r.method.as_str(), r.uri.as_str()), (method, uri));
+        r
+    }
+
     /// `host:port`, for variables that take no scheme.
     pub fn host(&self) -> &str {
         self.base.trim_start_matches("http://")

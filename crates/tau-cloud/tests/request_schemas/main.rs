@@ -67,6 +67,20 @@ fn header<'a>(req: &'a ApiRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Checks an AWS JSON-protocol request against operation `op` of the botocore model in
+/// `schema_file`: method, `X-Amz-Target`, content type and body.
+fn assert_aws_json(schema: &Schema, schema_file: &str, op: &str, req: &ApiRequest, json: &str) {
+    let model = schema.operation(op);
+    assert_eq!(req.method, model["http"]["method"], "{op}");
+    assert_eq!(
+        header(req, "x-amz-target"),
+        model["target"].as_str(),
+        "{op}"
+    );
+    assert_eq!(header(req, "content-type"), Some(json), "{op}");
+    assert_operation(schema_file, op, req.body.as_ref().unwrap());
+}
+
 fn aws_target(service: AwsService) -> AwsTarget {
     AwsTarget {
         region: "eu-west-1".into(),
@@ -120,25 +134,10 @@ fn every_app_runner_request_matches_the_botocore_model() {
             ("DeleteService", api.delete(arn)),
         ];
         for (op, req) in requests {
-            let model = schema.operation(op);
-            assert_eq!(req.method, model["http"]["method"], "{op}");
-            assert_eq!(
-                req.url,
-                format!(
-                    "http://127.0.0.1:9{}",
-                    model["http"]["path"].as_str().unwrap()
-                )
-            );
-            assert_eq!(
-                header(&req, "x-amz-target"),
-                model["target"].as_str(),
-                "{op}"
-            );
-            assert_eq!(
-                header(&req, "content-type"),
-                Some("application/x-amz-json-1.0")
-            );
-            assert_operation("aws-apprunner.json", op, req.body.as_ref().unwrap());
+            let path = schema.operation(op)["http"]["path"].as_str().unwrap();
+            assert_eq!(req.url, format!("http://127.0.0.1:9{path}"));
+            let file = "aws-apprunner.json";
+            assert_aws_json(&schema, file, op, &req, "application/x-amz-json-1.0");
         }
     }
 }
@@ -420,18 +419,8 @@ fn every_ecs_express_request_matches_the_botocore_model() {
             ("DescribeExpressGatewayService", api.get(arn)),
             ("DeleteExpressGatewayService", api.delete(arn)),
         ] {
-            let model = schema.operation(op);
-            assert_eq!(req.method, model["http"]["method"], "{op}");
-            assert_eq!(
-                header(&req, "x-amz-target"),
-                model["target"].as_str(),
-                "{op}"
-            );
-            assert_eq!(
-                header(&req, "content-type"),
-                Some("application/x-amz-json-1.1")
-            );
-            assert_operation("aws-ecs-express.json", op, req.body.as_ref().unwrap());
+            let file = "aws-ecs-express.json";
+            assert_aws_json(&schema, file, op, &req, "application/x-amz-json-1.1");
         }
     }
 }
@@ -462,14 +451,8 @@ fn every_secrets_manager_request_matches_the_botocore_model() {
             ("PutSecretValue", store.put(SECRET_ARN, &value)),
             ("DeleteSecret", store.delete(SECRET_ARN)),
         ] {
-            let model = schema.operation(op);
-            assert_eq!(req.method, model["http"]["method"], "{op}");
-            assert_eq!(
-                header(&req, "x-amz-target"),
-                model["target"].as_str(),
-                "{op}"
-            );
-            assert_operation("aws-secretsmanager.json", op, req.body.as_ref().unwrap());
+            let file = "aws-secretsmanager.json";
+            assert_aws_json(&schema, file, op, &req, "application/x-amz-json-1.1");
         }
     }
 }
