@@ -166,22 +166,10 @@ fn ecs_express_dry_run_shows_the_secret_write_and_the_create_express_gateway_ser
     assert_eq!(create["url"], "https://ecs.eu-west-1.amazonaws.com/");
     assert_eq!(
         create["body"],
-        json!({
-            "serviceName": "hello",
-            "infrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
-            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
-            "healthCheckPath": "/health",
-            "primaryContainer": {
-                "image": format!("{AWS_REGISTRY}/org/hello:v1.0.0"),
-                "containerPort": 8080,
-                "environment": [{"name": "MODE", "value": "prod"}],
-                "secrets": [{"name": "DB_PASSWORD", "valueFrom": "<ARN of secret tau/hello/DB_PASSWORD from the CreateSecret answer>"}],
-            },
-            "cpu": "1024",
-            "memory": "2048",
-            "scalingTarget": {"minTaskCount": 1, "maxTaskCount": 4},
-            "tags": [{"key": "managed-by", "value": "tau"}],
-        })
+        ecs_create_body(
+            &format!("{AWS_REGISTRY}/org/hello:v1.0.0"),
+            "<ARN of secret tau/hello/DB_PASSWORD from the CreateSecret answer>"
+        )
     );
     assert_eq!(
         doc["requests"][4]["body"],

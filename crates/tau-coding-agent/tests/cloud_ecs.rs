@@ -97,25 +97,7 @@ fn ecs_express_full_flow_creates_updates_and_destroys_with_the_secret_by_arn() {
         "{}",
         create.headers["authorization"]
     );
-    assert_eq!(
-        create.json(),
-        json!({
-            "serviceName": "hello",
-            "infrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
-            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
-            "healthCheckPath": "/health",
-            "primaryContainer": {
-                "image": image,
-                "containerPort": 8080,
-                "environment": [{"name": "MODE", "value": "prod"}],
-                "secrets": [{"name": "DB_PASSWORD", "valueFrom": SECRET_ARN}],
-            },
-            "cpu": "1024",
-            "memory": "2048",
-            "scalingTarget": {"minTaskCount": 1, "maxTaskCount": 4},
-            "tags": [{"key": "managed-by", "value": "tau"}],
-        })
-    );
+    assert_eq!(create.json(), ecs_create_body(&image, SECRET_ARN));
     assert_eq!(reqs[2].json(), json!({"serviceArn": SERVICE_ARN}));
 
     let mark = server.requests().len();

@@ -31,6 +31,18 @@ fn record(
     cmd.output().unwrap()
 }
 
+/// The digest a successful `tag record --json` recorded; fails the test with its output otherwise.
+fn recorded_digest(name: &str, out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{name}: {}{}",
+        stdout(out),
+        stderr(out)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["image_tag_history"]["digest"].clone()
+}
+
 #[test]
 fn tag_record_resolves_private_digests_with_a_login_and_refuses_without_on_both_stores() {
     let Some(mut lab) = Lab::start() else { return };
@@ -87,25 +99,11 @@ fn tag_record_resolves_private_digests_with_a_login_and_refuses_without_on_both_
 
         let right = [("LAB_REG_USERNAME", USER), ("LAB_REG_PASSWORD", PASSWORD)];
         let out = record(&store, empty.path(), "v1.0.0", &right, &prefix);
-        assert!(
-            out.status.success(),
-            "{name}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(doc["image_tag_history"]["digest"], v1.as_str(), "{name}");
+        assert_eq!(recorded_digest(name, &out), v1.as_str(), "{name}");
 
         // No prefix: the Docker config's login is used.
         let out = record(&store, with_login.path(), "v1.1.0", &[], &[]);
-        assert!(
-            out.status.success(),
-            "{name}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(doc["image_tag_history"]["digest"], v2.as_str(), "{name}");
+        assert_eq!(recorded_digest(name, &out), v2.as_str(), "{name}");
 
         let everything = store.everything();
         assert!(

@@ -63,17 +63,6 @@ pub fn zero_times(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_time_fields_are_zeroed() {
-        assert_eq!(
-            super::zero_times(r#"{"updated_unix_ms":123,"count":45,"cycle_duration_ms":6}"#),
-            r#"{"updated_unix_ms":0,"count":45,"cycle_duration_ms":0}"#
-        );
-    }
-}
-
 /// The stdout of a finished helper command; panics with `what` and its stderr when it failed, so
 /// a broken fixture says why instead of handing back empty output.
 pub(crate) fn stdout_if_ok(what: &str, out: Output) -> String {
@@ -83,4 +72,15 @@ pub(crate) fn stdout_if_ok(what: &str, out: Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_time_fields_are_zeroed() {
+        assert_eq!(
+            super::zero_times(r#"{"updated_unix_ms":123,"count":45,"cycle_duration_ms":6}"#),
+            r#"{"updated_unix_ms":0,"count":45,"cycle_duration_ms":0}"#
+        );
+    }
 }

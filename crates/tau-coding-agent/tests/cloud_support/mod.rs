@@ -238,6 +238,27 @@ pub const AWS_TARGET: &str = "    provider: aws
 pub const ECS_TARGET: &str = "    provider: aws
     aws: {service: ecs-express, region: eu-west-1, execution_role_arn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole', infrastructure_role_arn: 'arn:aws:iam::123456789012:role/ecsInfrastructureRole', max_tasks: 4}";
 pub const AWS_REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+
+/// The `CreateExpressGatewayService` body for the `hello` project on [`ECS_TARGET`], running
+/// `image` with `DB_PASSWORD` read from the secret `secret_ref`.
+pub fn ecs_create_body(image: &str, secret_ref: &str) -> Value {
+    serde_json::json!({
+        "serviceName": "hello",
+        "infrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+        "healthCheckPath": "/health",
+        "primaryContainer": {
+            "image": image,
+            "containerPort": 8080,
+            "environment": [{"name": "MODE", "value": "prod"}],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": secret_ref}],
+        },
+        "cpu": "1024",
+        "memory": "2048",
+        "scalingTarget": {"minTaskCount": 1, "maxTaskCount": 4},
+        "tags": [{"key": "managed-by", "value": "tau"}],
+    })
+}
 pub const GCP_TARGET: &str = "    provider: gcp
     gcp: {project_id: acme-prod, region: europe-west1, max_instances: 3}";
 pub const GCP_REGISTRY: &str = "europe-docker.pkg.dev";
