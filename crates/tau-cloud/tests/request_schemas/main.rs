@@ -81,6 +81,20 @@ fn assert_aws_json(schema: &Schema, schema_file: &str, op: &str, req: &ApiReques
     assert_operation(schema_file, op, req.body.as_ref().unwrap());
 }
 
+fn gcp_target(endpoint: Option<&str>) -> GcpTarget {
+    GcpTarget {
+        project_id: "acme-prod".into(),
+        region: "europe-west1".into(),
+        memory: "512Mi".into(),
+        cpu: "1".into(),
+        concurrency: 80,
+        min_instances: 0,
+        max_instances: 3,
+        health_check_path: "/healthz".into(),
+        endpoint: endpoint.map(str::to_string),
+    }
+}
+
 fn aws_target(service: AwsService) -> AwsTarget {
     AwsTarget {
         region: "eu-west-1".into(),
@@ -144,17 +158,7 @@ fn every_app_runner_request_matches_the_botocore_model() {
 
 #[test]
 fn every_cloud_run_request_matches_the_v2_discovery_document() {
-    let api = gcp::CloudRun::new(&GcpTarget {
-        project_id: "acme-prod".into(),
-        region: "europe-west1".into(),
-        memory: "512Mi".into(),
-        cpu: "1".into(),
-        concurrency: 80,
-        min_instances: 0,
-        max_instances: 3,
-        health_check_path: "/healthz".into(),
-        endpoint: Some("http://127.0.0.1:9".into()),
-    });
+    let api = gcp::CloudRun::new(&gcp_target(Some("http://127.0.0.1:9")));
     let s = spec(
         &format!("europe-docker.pkg.dev/acme-prod/org/hello@{DIGEST}"),
         None,
@@ -459,17 +463,7 @@ fn every_secrets_manager_request_matches_the_botocore_model() {
 
 #[test]
 fn every_secret_manager_request_matches_the_v1_discovery_document() {
-    let store = gcp_secrets::SecretManager::new(&GcpTarget {
-        project_id: "acme-prod".into(),
-        region: "europe-west1".into(),
-        memory: "512Mi".into(),
-        cpu: "1".into(),
-        concurrency: 80,
-        min_instances: 0,
-        max_instances: 3,
-        health_check_path: "/healthz".into(),
-        endpoint: None,
-    });
+    let store = gcp_secrets::SecretManager::new(&gcp_target(None));
     let file = "gcp-secretmanager-v1.json";
     let schema = Schema::load(file);
     let name = store.name("hello-api", "DB_PASSWORD");
