@@ -7,7 +7,8 @@
 #   - `tau deploy build` of a 3-file static site on that base (first build, then again with the
 #     engine's layer cache warm);
 #   - `tau deploy push` (a cached build plus the push; the registry digest is checked);
-#   - `tau deploy --dry-run --json` for local, aws, gcp and azure (median of RUNS, default 20).
+#   - `tau deploy --dry-run --json` for local, aws (App Runner), aws-ecs (ECS Express Mode), gcp and
+#     azure (median of RUNS, default 20).
 #
 #   scripts/bench/cloud.sh                    release binary
 #   PROFILE=dev scripts/bench/cloud.sh        the debug binary (say so next to the figures)
@@ -97,14 +98,17 @@ declare -A targets=(
   [local]="    provider: local"
   [aws]="    provider: aws
     aws: {region: eu-west-1, ecr_role_arn: 'arn:aws:iam::123456789012:role/AppRunnerECRAccess'}"
+  [aws-ecs]="    provider: aws
+    aws: {region: eu-west-1, service: ecs-express, execution_role_arn: 'arn:aws:iam::123456789012:role/exec', infrastructure_role_arn: 'arn:aws:iam::123456789012:role/infra'}"
   [gcp]="    provider: gcp
     gcp: {project_id: acme-prod, region: europe-west1}"
   [azure]="    provider: azure
     azure: {subscription_id: 00000000-1111-2222-3333-444444444444, resource_group: rg, environment_name: env}"
 )
-for p in local aws gcp azure; do
+for p in local aws aws-ecs gcp azure; do
   registry=""
   [ "$p" = aws ] && registry="123456789012.dkr.ecr.eu-west-1.amazonaws.com"  # App Runner pulls from ECR only
+  [ "$p" = aws-ecs ] && registry="123456789012.dkr.ecr.eu-west-1.amazonaws.com"
   config "${targets[$p]}" "$registry" >"$project/tau.yaml"
   times=()
   for _ in $(seq "$runs"); do times+=("$(seconds "$tau" deploy --dry-run --json --engine "$engine")"); done
