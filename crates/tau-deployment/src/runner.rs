@@ -13,12 +13,13 @@
 //! without the lock see only committed runs: `state.json` is replaced whole, and event lines carry
 //! the generation that commits them.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
+use tau_durable::atomic::StagedMany;
 use tau_durable::journal::{self, FileId, Transaction};
 use tau_durable::lock::{DirLock, Wait};
 
@@ -32,21 +33,22 @@ use crate::history;
 use crate::hooks::{Hooks, Phase};
 use crate::processed::Processed;
 use crate::rollout::line::{self, LineCache};
-use crate::state::{Health, RolloutRecord, State, ROLLOUT_WINDOW};
+use crate::state::{Health, RolloutRecord, State};
 use crate::sym::Sym;
 use crate::totals::add;
 use crate::{channel, now_unix_ms, Error, Result, STATE_FILE};
 
 mod cases;
 mod migrate;
+mod output;
 mod preview;
 mod record;
 mod render;
 
 use cases::{case_report, skipped_cases};
 pub use cases::{CaseReport, SkippedCase};
+use output::{Channel, History, HistoryFiles, Kept};
 pub use preview::{preview, Preview, PreviewCase};
-use record::rollout_record;
 
 /// How a run behaves beyond the fixture itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -158,7 +160,7 @@ pub fn run(
     let now = now_unix_ms();
     let generation = add("commit_generation", state.commit_generation, 1)?;
     let legacy = migrate::Legacy::of(&state)?;
-    let mut totals = legacy.totals.clone();
+    let totals = legacy.totals.clone();
 
     let fixture_sha256 = fixture.sha256;
     let (queue, skipped) = {
@@ -214,59 +216,48 @@ pub fn run(
     state.trim_rollouts();
 
     let cap = options.limits.processed_case_cap;
-    let mut recent_rollouts: VecDeque<RolloutRecord> = VecDeque::new();
-    let mut recent_keys: VecDeque<Sym> = VecDeque::new();
     let mut cases = Vec::with_capacity(if options.keep_case_reports {
         queue.len()
     } else {
         0
     });
     let mut contract_failures = Vec::new();
-    let mut profile_line = Vec::new();
-    let counts = std::thread::scope(|scope| -> Result<Counts> {
-        let mut renderer = render::Renderer::spawn(scope, now);
+    let channel_lines = Channel::new(now, files);
+    let history_lines = History::new(
+        HistoryFiles {
+            processed: PROCESSED,
+            rollouts: ROLLOUTS,
+            profiles: PROFILES,
+        },
+        line_cache,
+        totals,
+        cap,
+        queue.len(),
+    );
+    let (counts, kept) = std::thread::scope(|scope| -> Result<(Counts, Kept)> {
+        let mut channel_lines = render::Renderer::spawn(scope, channel_lines);
+        let mut history_lines = render::Renderer::spawn(scope, history_lines);
         let mut sink = |result: CaseResult<'static>| -> Result<()> {
-            let (log, context) = files[result.case.blueprint_id.as_str()];
-            if let (Disposition::Applied, Some(accepted)) =
-                (&result.disposition, result.response.accepted())
-            {
-                let record = rollout_record(&result, accepted, now);
-                totals.add_rollout(&record)?;
-                tx.append(ROLLOUTS, |buf| {
-                    line::write_line(buf, &mut profile_line, &record, &mut line_cache)
-                })?;
-                if !profile_line.is_empty() {
-                    tx.append(PROFILES, |buf| buf.append(&mut profile_line))?;
-                }
-                if recent_rollouts.len() == ROLLOUT_WINDOW {
-                    recent_rollouts.pop_front();
-                }
-                recent_rollouts.push_back(record);
-            }
-            if result.disposition.is_completed() {
-                totals.add_processed(1)?;
-                tx.append(PROCESSED, |buf| {
-                    buf.extend_from_slice(&history::key_digest(&result.key))
-                })?;
-                if recent_keys.len() == cap {
-                    recent_keys.pop_front();
-                }
-                recent_keys.push_back(result.key.clone());
-            }
             if let Disposition::ContractMismatch(_) = &result.disposition {
                 contract_failures.extend(result.failure());
             }
             if options.keep_case_reports {
                 cases.push(case_report(&result));
             }
-            renderer.push(log, context, result, &mut tx)
+            history_lines.push(output::entry(&result, now), &mut tx)?;
+            channel_lines.push(result, &mut tx)
         };
         let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
-        renderer.finish(&mut tx)?;
-        Ok(counts)
+        let kept = history_lines.finish(&mut tx)?;
+        channel_lines.finish(&mut tx)?;
+        Ok((counts, kept))
     })?;
+    let Kept {
+        totals,
+        recent_rollouts,
+        recent_keys,
+    } = kept;
     drop(touched);
-    drop(files);
 
     let previous_streak = state.health.map_or(0, |h| h.failure_streak);
     let health = Health {
@@ -305,9 +296,6 @@ pub fn run(
         serde_json::to_writer(&mut *buf, &report).expect("event serializes to memory");
         buf.push(b'\n');
     })?;
-    tx.sync()?;
-    hooks.reached(Phase::AppendsWritten);
-
     state.upsert_rollouts(recent_rollouts.into());
     state.remember_processed(recent_keys, cap);
     if run.evaluated_cases() || state.health.is_none() {
@@ -319,11 +307,27 @@ pub fn run(
     }
     state.last_run = Some(run.clone());
     state.commit_generation = generation;
-    state.save(&dir.join(STATE_FILE))?;
+    let derived: BTreeSet<String> = derived.into_iter().collect();
+
+    // The commit and the derived files are decided now: they are written and fsynced beside their
+    // targets while the logs reach the disk, and only put in place once the logs are durable.
+    let (synced, staged) = std::thread::scope(|scope| {
+        let sync = scope.spawn(|| tx.sync());
+        let staged = state
+            .stage(&dir.join(STATE_FILE))
+            .and_then(|state_file| Ok((state_file, stage_memories(dir, &state, &derived)?)));
+        let synced = sync
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (synced, staged)
+    });
+    synced?;
+    hooks.reached(Phase::AppendsWritten);
+    let (state_file, memories) = staged?;
+    state_file.commit()?;
     hooks.reached(Phase::StateCommitted);
 
-    let derived: BTreeSet<String> = derived.into_iter().collect();
-    write_memories(dir, &state, &derived)?;
+    memories.commit()?;
     hooks.reached(Phase::DerivedWritten);
     events::rotate_if_needed(dir, options.rotation)?;
     tx.finish()?;
@@ -376,9 +380,11 @@ fn cycle_report(
 
 /// Regenerates `MEMORY.md` for each of `blueprints` from committed state.
 fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> Result<()> {
-    if blueprints.is_empty() {
-        return Ok(());
-    }
+    Ok(stage_memories(dir, state, blueprints)?.commit()?)
+}
+
+/// Writes the `MEMORY.md` of each of `blueprints`, as `state` has it, beside its target.
+fn stage_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> Result<StagedMany> {
     let mut by_blueprint: BTreeMap<&str, Vec<&RolloutRecord>> = blueprints
         .iter()
         .map(|b| (b.as_str(), Vec::new()))
@@ -400,7 +406,7 @@ fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> R
         files.push((path, text.into_bytes()));
     }
     // All at once: their fsyncs overlap instead of queueing one behind another.
-    Ok(tau_durable::atomic::write_many(&files)?)
+    Ok(tau_durable::atomic::stage_many(&files)?)
 }
 
 #[cfg(test)]

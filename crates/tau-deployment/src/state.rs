@@ -169,6 +169,12 @@ impl State {
 
     /// Writes the keys this module owns atomically; every other key in the file keeps its text.
     pub fn save(&self, path: &Path) -> Result<()> {
+        Ok(self.stage(path)?.commit()?)
+    }
+
+    /// The first half of [`save`](Self::save): the new file written and fsynced beside `path`;
+    /// committing it is what replaces the state.
+    pub fn stage(&self, path: &Path) -> Result<tau_durable::atomic::Staged> {
         use tau_durable::document::Encode;
         let mut entries: Vec<(&str, &dyn Encode)> = vec![
             ("schema_version", &SCHEMA_VERSION),
@@ -188,7 +194,7 @@ impl State {
         if let Some(totals) = &self.totals {
             entries.push(("history_totals", totals));
         }
-        Ok(tau_durable::document::replace_encoded(path, &entries)?)
+        Ok(tau_durable::document::stage_encoded(path, &entries)?)
     }
 
     /// Inserts or replaces rollouts, keeping the list in [`rollout_order`] and at most

@@ -2,7 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
@@ -18,28 +18,86 @@ pub fn write_with<E>(
 where
     E: From<Error>,
 {
+    stage_with(path, fill)?.commit().map_err(E::from)
+}
+
+/// The first half of [`write_with`]: the new contents of `path`, written and fsynced beside it,
+/// not yet in place. A caller that must not replace `path` before something else is durable (a
+/// state file before the logs it accounts for) prepares it meanwhile and commits it afterwards.
+pub fn stage_with<E>(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+) -> Result<Staged, E>
+where
+    E: From<Error>,
+{
     let dir = parent_of(path);
     fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-    let tmp = temp_path(path);
-    let file = create_fresh(&tmp)?;
+    let staged = Staged::beside(path);
+    let tmp = staged.tmp();
+    let file = create_fresh(tmp)?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
-    let written = fill(&mut writer).and_then(|()| {
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-        Ok(())
-    });
-    if let Err(err) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(err);
+    fill(&mut writer)?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io("write", tmp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("fsync", tmp, e))?;
+    Ok(staged)
+}
+
+/// A whole-file replacement written and fsynced beside its target, waiting for
+/// [`commit`](Self::commit); dropped uncommitted, it removes its temporary file and the target
+/// keeps its old contents.
+#[derive(Debug)]
+#[must_use = "a staged file replaces nothing until it is committed"]
+pub struct Staged {
+    path: PathBuf,
+    /// `None` once renamed into place.
+    tmp: Option<PathBuf>,
+}
+
+impl Staged {
+    /// A replacement of `path` whose temporary file is yet to be written.
+    pub(crate) fn beside(path: &Path) -> Self {
+        Staged {
+            path: path.to_path_buf(),
+            tmp: Some(temp_path(path)),
+        }
     }
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("rename into place", path, e)
-    })?;
-    sync_dir(dir)?;
-    Ok(())
+
+    /// The temporary file (the target itself once committed).
+    pub(crate) fn tmp(&self) -> &Path {
+        self.tmp.as_deref().unwrap_or(&self.path)
+    }
+
+    /// Renames the new contents over the target and makes the rename durable.
+    pub fn commit(mut self) -> Result<()> {
+        self.rename()?;
+        sync_dir(parent_of(&self.path))
+    }
+
+    /// Renames the new contents over the target, without the directory fsync.
+    pub(crate) fn rename(&mut self) -> Result<()> {
+        if let Some(tmp) = self.tmp.take() {
+            fs::rename(&tmp, &self.path).map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                Error::io("rename into place", &self.path, e)
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
 }
 
 /// Replaces `path` with `bytes`, atomically and durably.
@@ -123,7 +181,7 @@ fn temp_path(path: &Path) -> std::path::PathBuf {
 #[path = "atomic_many.rs"]
 mod many;
 pub(crate) use many::in_parallel;
-pub use many::write_many;
+pub use many::{stage_many, write_many, StagedMany};
 
 /// Creates `tmp` as a new file. Whatever stands at that name (a leftover, or a symlink planted
 /// to redirect the write) is removed first, and `create_new` refuses to follow a symlink that
@@ -189,6 +247,38 @@ mod tests {
         assert!(result.is_err());
         assert_eq!(fs::read(&path).unwrap(), b"good");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_staged_file_replaces_nothing_until_committed_and_leaves_nothing_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, b"old").unwrap();
+        let staged: Staged = stage_with(&path, |w| {
+            w.write_all(b"new")
+                .map_err(|e| Error::io("write", "state.json", e))
+        })
+        .unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        drop(staged);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp left behind"
+        );
+        let staged: Staged = stage_with(&path, |w| {
+            w.write_all(b"new")
+                .map_err(|e| Error::io("write", "state.json", e))
+        })
+        .unwrap();
+        staged.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp left behind"
+        );
     }
 
     #[test]

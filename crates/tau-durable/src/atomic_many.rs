@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::{parent_of, sync_dir, temp_path};
+use super::{parent_of, sync_dir, Staged};
 use crate::{Error, Result};
 
 /// At most this many fsyncs in flight.
@@ -21,41 +21,48 @@ const WORKERS: usize = 8;
 /// Replaces each `(path, bytes)` atomically and durably. When it fails, files already renamed
 /// keep their new contents and the others their old ones; no temp file is left behind.
 pub fn write_many(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
-    let mut staged: Vec<(&Path, PathBuf)> = Vec::with_capacity(files.len());
-    let result = stage_and_commit(files, &mut staged);
-    if result.is_err() {
-        for (_, tmp) in &staged {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-    result
+    stage_many(files)?.commit()
 }
 
-fn stage_and_commit<'a>(
-    files: &'a [(PathBuf, Vec<u8>)],
-    staged: &mut Vec<(&'a Path, PathBuf)>,
-) -> Result<()> {
+/// The first half of [`write_many`]: every file written and fsynced beside its target, none yet
+/// in place.
+pub fn stage_many(files: &[(PathBuf, Vec<u8>)]) -> Result<StagedMany> {
+    let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         let dir = parent_of(path);
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-        let tmp = temp_path(path);
-        crate::atomic::create_fresh(&tmp).and_then(|mut file| {
-            std::io::Write::write_all(&mut file, bytes).map_err(|e| Error::io("write", &tmp, e))
+        let file = Staged::beside(path);
+        let tmp = file.tmp();
+        crate::atomic::create_fresh(tmp).and_then(|mut handle| {
+            std::io::Write::write_all(&mut handle, bytes).map_err(|e| Error::io("write", tmp, e))
         })?;
-        staged.push((path, tmp));
+        staged.push(file);
     }
-    in_parallel(staged, |(_, tmp)| {
-        File::open(tmp)
+    in_parallel(&staged, |file| {
+        File::open(file.tmp())
             .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io("fsync", tmp, e))
+            .map_err(|e| Error::io("fsync", file.tmp(), e))
     })?;
-    while let Some((path, tmp)) = staged.first() {
-        fs::rename(tmp, path).map_err(|e| Error::io("rename into place", *path, e))?;
-        staged.remove(0);
+    Ok(StagedMany(staged))
+}
+
+/// Whole-file replacements written and fsynced beside their targets, waiting for
+/// [`commit`](Self::commit); dropped uncommitted, they remove their temporary files.
+#[derive(Debug)]
+#[must_use = "staged files replace nothing until they are committed"]
+pub struct StagedMany(Vec<Staged>);
+
+impl StagedMany {
+    /// Renames every file into place, then fsyncs each directory once. When a rename fails, the
+    /// files before it keep their new contents and the others their old ones.
+    pub fn commit(mut self) -> Result<()> {
+        for file in &mut self.0 {
+            file.rename()?;
+        }
+        let dirs: BTreeSet<&Path> = self.0.iter().map(|file| parent_of(file.path())).collect();
+        let dirs: Vec<&Path> = dirs.into_iter().collect();
+        in_parallel(&dirs, |dir| sync_dir(dir))
     }
-    let dirs: BTreeSet<&Path> = files.iter().map(|(path, _)| parent_of(path)).collect();
-    let dirs: Vec<&Path> = dirs.into_iter().collect();
-    in_parallel(&dirs, |dir| sync_dir(dir))
 }
 
 /// Runs `op` on every item from up to [`WORKERS`] threads; the first error wins.
@@ -125,6 +132,27 @@ mod tests {
         for entry in walk(dir.path()) {
             assert!(!entry.contains(".tmp-"), "{entry}");
         }
+    }
+
+    #[test]
+    fn staged_files_stay_beside_their_targets_until_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Vec<u8>)> = (0..3)
+            .map(|i| (dir.path().join(format!("bp-{i}/MEMORY.md")), vec![b'0' + i]))
+            .collect();
+        fs::create_dir_all(dir.path().join("bp-0")).unwrap();
+        fs::write(&files[0].0, b"old").unwrap();
+        let staged = stage_many(&files).unwrap();
+        assert_eq!(fs::read(&files[0].0).unwrap(), b"old");
+        assert!(!files[1].0.exists());
+        drop(staged);
+        assert_eq!(fs::read(&files[0].0).unwrap(), b"old");
+        assert!(walk(dir.path()).iter().all(|e| !e.contains(".tmp-")));
+        stage_many(&files).unwrap().commit().unwrap();
+        for (path, bytes) in &files {
+            assert_eq!(&fs::read(path).unwrap(), bytes);
+        }
+        assert!(walk(dir.path()).iter().all(|e| !e.contains(".tmp-")));
     }
 
     fn walk(dir: &Path) -> Vec<String> {

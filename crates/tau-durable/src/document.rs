@@ -115,6 +115,12 @@ impl<T: Serialize + ?Sized> Encode for T {
 /// into memory first: a runner window of a million processed keys is some 75 MB of JSON, which
 /// otherwise exists twice (growing string, then raw value) while it is written.
 pub fn replace_encoded(path: &Path, entries: &[(&str, &dyn Encode)]) -> Result<()> {
+    stage_encoded(path, entries)?.commit()
+}
+
+/// The first half of [`replace_encoded`]: the new document written and fsynced beside `path`, to
+/// be put in place by [`Staged::commit`](atomic::Staged::commit).
+pub fn stage_encoded(path: &Path, entries: &[(&str, &dyn Encode)]) -> Result<atomic::Staged> {
     let object = read_object(path)?;
     let mut slots: Vec<(&str, &dyn Encode)> = object
         .0
@@ -131,7 +137,7 @@ pub fn replace_encoded(path: &Path, entries: &[(&str, &dyn Encode)]) -> Result<(
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    atomic::write_with(path, |w| {
+    atomic::stage_with(path, |w| {
         let io = |e| Error::io("write", path, e);
         w.write_all(b"{").map_err(io)?;
         for (i, (key, value)) in slots.iter().enumerate() {

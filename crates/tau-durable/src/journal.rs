@@ -96,8 +96,9 @@ pub fn recover(dir: &Path, committed: u64) -> Result<Recovery> {
     Ok(recovery)
 }
 
-/// Flush a file's buffer to disk once it holds this much.
-const CHUNK: usize = 64 * 1024;
+/// Flush a file's buffer to disk once it holds this much. A producer that fills its own buffers
+/// for [`Transaction::append_owned`] hands them over at this size too.
+pub const CHUNK: usize = 64 * 1024;
 
 /// The first this many files of a transaction keep their handle open between flushes; opening
 /// and closing a log per flush was a third of a run's system time. The rest (a fixture with
@@ -236,31 +237,58 @@ impl Transaction {
 
     /// Appends what `fill` writes to file `id`.
     pub fn append(&mut self, id: FileId, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        fill(&mut self.files[id.0].buf);
+        self.flush_if_full(id.0)
+    }
+
+    /// Appends a whole buffer that the caller filled, handing it to the writer as it is once it
+    /// holds [`CHUNK`] bytes instead of copying it; returns an empty buffer for the caller to fill
+    /// next. A producer on another thread renders into its own buffers this way, and the bytes it
+    /// wrote are never copied again on the way to the file.
+    pub fn append_owned(&mut self, id: FileId, mut bytes: Vec<u8>) -> Result<Vec<u8>> {
         let file = &mut self.files[id.0];
-        fill(&mut file.buf);
-        if file.buf.len() >= CHUNK {
-            flush(
-                &self.dir,
-                id.0,
-                file,
-                &mut self.writer,
-                &mut self.new_entries,
-            )?;
+        if file.buf.is_empty() {
+            std::mem::swap(&mut file.buf, &mut bytes);
+        } else {
+            // Bytes already pending for the file go first.
+            file.buf.extend_from_slice(&bytes);
+            bytes.clear();
         }
-        Ok(())
+        self.flush_if_full(id.0)?;
+        // After a flush the file holds the buffer the writer gave back: it goes to the caller,
+        // who fills the next one, and the file keeps the smaller.
+        let file = &mut self.files[id.0];
+        if file.buf.is_empty() && bytes.capacity() < file.buf.capacity() {
+            std::mem::swap(&mut file.buf, &mut bytes);
+        }
+        Ok(bytes)
+    }
+
+    /// Hands file `index`'s buffer to the writer once it holds a chunk.
+    fn flush_if_full(&mut self, index: usize) -> Result<()> {
+        self.flush_from(index, CHUNK)
+    }
+
+    /// Hands file `index`'s buffer to the writer if it holds at least `at_least` bytes.
+    fn flush_from(&mut self, index: usize, at_least: usize) -> Result<()> {
+        let file = &mut self.files[index];
+        if file.buf.len() < at_least {
+            return Ok(());
+        }
+        flush(
+            &self.dir,
+            index,
+            file,
+            &mut self.writer,
+            &mut self.new_entries,
+        )
     }
 
     /// Writes every buffered byte and fsyncs each appended file and each new directory entry.
     /// After this returns the caller commits its state, then calls [`finish`](Self::finish).
     pub fn sync(&mut self) -> Result<()> {
-        for (index, file) in self.files.iter_mut().enumerate() {
-            flush(
-                &self.dir,
-                index,
-                file,
-                &mut self.writer,
-                &mut self.new_entries,
-            )?;
+        for index in 0..self.files.len() {
+            self.flush_from(index, 0)?;
         }
         let mut opened = self.writer.finish()?;
         self.new_entries.append(&mut opened.new_dirs);

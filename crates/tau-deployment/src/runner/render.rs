@@ -1,141 +1,133 @@
-//! The channel-store lines of a run, rendered on a second thread.
+//! A run's per-case output ([`Lane`]s), each produced on a thread of its own.
 //!
-//! Each evaluated case leaves two lines in its blueprint's channel store (the log entry and the
-//! context line): well over half of the bytes a run writes, rendered on the same thread that
-//! evaluates the cases, decides the rollouts and writes their history. Here the runner hands each
-//! result, with its case, to a render thread in batches and appends what comes back; the thread
-//! also frees the cases. Batches come back in the order they went out, so each log still receives
-//! its lines in queue order, and the bytes are exactly those the runner would have rendered itself.
+//! What an evaluated case leaves behind (its rollout record and history line, its processed-key
+//! digest, its two channel-store lines) is most of the bytes a run writes, and rendering them on
+//! the thread that evaluates the cases made that thread the whole run's bottleneck. Here the
+//! runner hands each case's item to a lane's thread in batches; the thread renders into one buffer
+//! per file and sends each full buffer back, which the runner passes to the transaction as it is
+//! ([`Transaction::append_owned`]). Buffers come back in the order they filled and no two lanes
+//! write the same file, so each file still receives its lines in queue order.
+//!
+//! A failure on a thread (a counter that would overflow) stops it; the runner sees it at the next
+//! batch it hands over, or at [`Renderer::finish`], always before anything is committed.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::thread::Scope;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread::{Scope, ScopedJoinHandle};
 
-use tau_durable::journal::{FileId, Transaction};
+use tau_durable::journal::Transaction;
 
-use crate::channel;
-use crate::cycle::CaseResult;
+use super::output::{Full, Lane};
 use crate::Result;
 
 /// Results per hand-over: enough to make the channel's cost per case negligible, few enough that
-/// the lines of a batch are small next to a log's write buffer.
+/// a batch's lines are small next to a file's buffer.
 const BATCH: usize = 256;
 
 /// Batches on their way to the thread; a bound on the cases (and lines) in flight.
 const IN_FLIGHT: usize = 8;
 
-/// One result and the two logs its lines go to.
-type Item = (FileId, FileId, CaseResult<'static>);
+/// What a lane's thread ends with: its last buffers and what the run keeps.
+type Finished<L> = (Full, <L as Lane>::Kept);
 
-/// The lines of one batch: the bytes, and where each line ends and which log it belongs to.
-struct Lines {
-    bytes: Vec<u8>,
-    ends: Vec<(FileId, usize)>,
+/// The runner's side of one lane's thread.
+pub(super) struct Renderer<'scope, L: Lane> {
+    batch: Vec<L::Item>,
+    jobs: Option<SyncSender<Vec<L::Item>>>,
+    full: Receiver<Full>,
+    /// Emptied buffers on their way back to the thread.
+    spare: Sender<Vec<u8>>,
+    thread: Option<ScopedJoinHandle<'scope, Result<Finished<L>>>>,
 }
 
-/// The runner's side of the render thread.
-pub(super) struct Renderer {
-    batch: Vec<Item>,
-    jobs: Option<SyncSender<Vec<Item>>>,
-    lines: Receiver<Lines>,
-    /// Rendered batches not yet taken; each is taken once, in order.
-    pending: usize,
-}
-
-impl Renderer {
-    /// Starts the render thread in `scope`; `now_ms` stamps every line, as the runner's would.
-    pub(super) fn spawn<'scope>(scope: &'scope Scope<'scope, '_>, now_ms: u64) -> Self {
-        let (jobs, inbox) = mpsc::sync_channel::<Vec<Item>>(IN_FLIGHT);
-        let (done, lines) = mpsc::channel::<Lines>();
-        scope.spawn(move || {
-            let mut capacity = 0;
+impl<'scope, L: Lane + 'scope> Renderer<'scope, L> {
+    /// Starts the thread of `lane` in `scope`.
+    pub(super) fn spawn(scope: &'scope Scope<'scope, '_>, mut lane: L) -> Self {
+        let (jobs, inbox) = mpsc::sync_channel::<Vec<L::Item>>(IN_FLIGHT);
+        let (done, full) = mpsc::channel::<Full>();
+        let (spare, spent) = mpsc::channel::<Vec<u8>>();
+        let thread = scope.spawn(move || {
             for batch in inbox {
-                let mut out = Lines {
-                    bytes: Vec::with_capacity(capacity),
-                    ends: Vec::with_capacity(batch.len() * 2),
-                };
-                for (log, context, result) in &batch {
-                    channel::write_log_entry(&mut out.bytes, result, now_ms);
-                    out.ends.push((*log, out.bytes.len()));
-                    channel::write_context_line(&mut out.bytes, result, now_ms);
-                    out.ends.push((*context, out.bytes.len()));
+                while let Ok(buf) = spent.try_recv() {
+                    lane.recycle(buf);
                 }
-                capacity = capacity.max(out.bytes.len());
-                // The cases are freed here, off the runner's thread.
-                drop(batch);
-                if done.send(out).is_err() {
+                let mut filled = Vec::new();
+                // The items (the cases among them) are freed here, off the runner's thread.
+                for item in batch {
+                    lane.take(item, &mut filled)?;
+                }
+                if !filled.is_empty() && done.send(filled).is_err() {
                     break;
                 }
             }
+            Ok(lane.finish())
         });
         Renderer {
             batch: Vec::with_capacity(BATCH),
             jobs: Some(jobs),
-            lines,
-            pending: 0,
+            full,
+            spare,
+            thread: Some(thread),
         }
     }
 
-    /// Queues the lines of `result` for the logs `log` and `context`, appending to `tx` whatever
-    /// the thread has rendered so far.
-    pub(super) fn push(
-        &mut self,
-        log: FileId,
-        context: FileId,
-        result: CaseResult<'static>,
-        tx: &mut Transaction,
-    ) -> Result<()> {
-        self.batch.push((log, context, result));
+    /// Queues `item`, appending to `tx` every buffer the thread has filled so far.
+    pub(super) fn push(&mut self, item: L::Item, tx: &mut Transaction) -> Result<()> {
+        self.batch.push(item);
         if self.batch.len() < BATCH {
             return Ok(());
         }
-        self.send()?;
-        while self.pending > 0 {
-            match self.lines.try_recv() {
-                Ok(lines) => self.append(lines, tx)?,
-                Err(_) => break,
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let sent = self.jobs.as_ref().map(|jobs| jobs.send(batch).is_ok());
+        if sent != Some(true) {
+            // The thread stopped: its own error says why.
+            return self.join().map(|_| ());
+        }
+        while let Ok(full) = self.full.try_recv() {
+            self.append(full, tx)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the last batch, appends every buffer still to come and returns what the run keeps.
+    pub(super) fn finish(mut self, tx: &mut Transaction) -> Result<L::Kept> {
+        if !self.batch.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            if let Some(jobs) = &self.jobs {
+                // A send that fails means the thread stopped; joining it says why.
+                let _ = jobs.send(batch);
             }
         }
-        Ok(())
-    }
-
-    /// Sends the last batch and appends every line still to come.
-    pub(super) fn finish(mut self, tx: &mut Transaction) -> Result<()> {
-        if !self.batch.is_empty() {
-            self.send()?;
-        }
         self.jobs = None;
-        while self.pending > 0 {
-            let lines = self.lines.recv().map_err(|_| gone())?;
-            self.append(lines, tx)?;
+        let (rest, kept) = self.join()?;
+        while let Ok(full) = self.full.try_recv() {
+            self.append(full, tx)?;
         }
-        Ok(())
+        self.append(rest, tx)?;
+        Ok(kept)
     }
 
-    fn send(&mut self) -> Result<()> {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        let jobs = self.jobs.as_ref().ok_or_else(gone)?;
-        jobs.send(batch).map_err(|_| gone())?;
-        self.pending += 1;
-        Ok(())
+    /// Waits for the thread (its inbox closed or its failure) and returns its result.
+    fn join(&mut self) -> Result<Finished<L>> {
+        self.jobs = None;
+        let thread = self.thread.take().ok_or_else(gone)?;
+        thread.join().map_err(|_| gone())?
     }
 
-    fn append(&mut self, lines: Lines, tx: &mut Transaction) -> Result<()> {
-        self.pending -= 1;
-        let mut start = 0;
-        for (file, end) in lines.ends {
-            let line = &lines.bytes[start..end];
-            tx.append(file, |buf| buf.extend_from_slice(line))?;
-            start = end;
+    fn append(&mut self, full: Full, tx: &mut Transaction) -> Result<()> {
+        for (file, bytes) in full {
+            let emptied = tx.append_owned(file, bytes)?;
+            // The thread may have finished; the buffer is then simply freed.
+            let _ = self.spare.send(emptied);
         }
         Ok(())
     }
 }
 
-/// The render thread only stops early by panicking, which the scope then reports; this error is
-/// what the runner sees first.
+/// The render thread only stops without an error of its own by panicking, which the scope then
+/// reports; this error is what the runner sees first.
 fn gone() -> crate::Error {
     crate::Error::Io {
-        op: "render channel-store lines",
+        op: "render a run's output",
         path: std::path::PathBuf::from("<render thread>"),
         source: std::io::Error::other("the render thread stopped"),
     }

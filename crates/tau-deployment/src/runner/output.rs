@@ -1,0 +1,247 @@
+//! Everything a run writes or keeps for one evaluated case, decided from its result alone.
+//!
+//! An applied case becomes a rollout record: counted in the totals, appended to the history (its
+//! constraint profile stored once), kept in the recent window `state.json` holds. A completed case
+//! leaves its key digest in the processed-key history and its key in the recent window
+//! ([`History`]). Every case leaves a log entry and a context line in its blueprint's channel
+//! store ([`Channel`]). None of this feeds back into how the next case is evaluated, which is what
+//! lets [`super::render`] do each on a thread of its own; the bytes are those the runner would
+//! have written itself, in the same order per file.
+//!
+//! Each file's lines go into a buffer of its own ([`Buffers`]); a full one ([`CHUNK`] bytes) is
+//! handed over whole, so no line is copied again on its way into the transaction.
+
+use std::collections::VecDeque;
+use std::mem;
+
+use rustc_hash::FxHashMap;
+use tau_durable::journal::{FileId, CHUNK};
+
+use crate::cycle::{CaseResult, Disposition};
+use crate::history;
+use crate::rollout::line::{self, LineCache};
+use crate::state::{RolloutRecord, ROLLOUT_WINDOW};
+use crate::sym::Sym;
+use crate::totals::Totals;
+use crate::{channel, Result};
+
+/// Full buffers on their way to the transaction, each with its file.
+pub(super) type Full = Vec<(FileId, Vec<u8>)>;
+
+/// One kind of per-case output, produced on a render thread.
+pub(super) trait Lane: Send {
+    /// What the runner hands over per case.
+    type Item: Send;
+    /// What the runner gets back once every case is out.
+    type Kept: Send;
+    /// Renders `item`, moving each buffer that filled up to `full`; frees the item.
+    fn take(&mut self, item: Self::Item, full: &mut Full) -> Result<()>;
+    /// Takes back an emptied buffer for the lines to come.
+    fn recycle(&mut self, buf: Vec<u8>);
+    /// Every buffer still holding lines, and what the run keeps.
+    fn finish(self) -> (Full, Self::Kept);
+}
+
+/// One buffer per file, by file id, and the emptied ones waiting to be filled again.
+#[derive(Default)]
+pub(super) struct Buffers {
+    bufs: Vec<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl Buffers {
+    /// The buffer of file `id`, made on first use.
+    fn of(&mut self, id: FileId) -> &mut Vec<u8> {
+        if self.bufs.len() <= id.0 {
+            self.bufs.resize_with(id.0 + 1, Vec::new);
+        }
+        &mut self.bufs[id.0]
+    }
+
+    /// Moves the buffer of `id` to `full` once it holds a chunk.
+    fn ship_if_full(&mut self, id: FileId, full: &mut Full) {
+        let buf = &mut self.bufs[id.0];
+        if buf.len() >= CHUNK {
+            let next = self.spare.pop().unwrap_or_default();
+            full.push((id, mem::replace(buf, next)));
+        }
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        if buf.capacity() >= CHUNK {
+            self.spare.push(buf);
+        }
+    }
+
+    fn finish(self) -> Full {
+        self.bufs
+            .into_iter()
+            .enumerate()
+            .filter(|(_, buf)| !buf.is_empty())
+            .map(|(index, buf)| (FileId(index), buf))
+            .collect()
+    }
+}
+
+/// The channel-store lines of every case.
+pub(super) struct Channel {
+    now: u64,
+    /// Each touched blueprint's channel-store log and context file.
+    files: FxHashMap<Sym, (FileId, FileId)>,
+    bufs: Buffers,
+}
+
+impl Channel {
+    pub(super) fn new(now: u64, files: FxHashMap<Sym, (FileId, FileId)>) -> Self {
+        Channel {
+            now,
+            files,
+            bufs: Buffers::default(),
+        }
+    }
+}
+
+impl Lane for Channel {
+    type Item = CaseResult<'static>;
+    type Kept = ();
+
+    fn take(&mut self, result: CaseResult<'static>, full: &mut Full) -> Result<()> {
+        let (log, context) = self.files[result.case.blueprint_id.as_str()];
+        channel::write_log_entry(self.bufs.of(log), &result, self.now);
+        self.bufs.ship_if_full(log, full);
+        channel::write_context_line(self.bufs.of(context), &result, self.now);
+        self.bufs.ship_if_full(context, full);
+        Ok(())
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.bufs.recycle(buf);
+    }
+
+    fn finish(self) -> (Full, ()) {
+        (self.bufs.finish(), ())
+    }
+}
+
+/// The history files of the transaction a run writes through.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HistoryFiles {
+    pub processed: FileId,
+    pub rollouts: FileId,
+    pub profiles: FileId,
+}
+
+/// What a case leaves in the history: its key once completed, its record once applied.
+pub(super) struct Entry {
+    pub key: Sym,
+    pub completed: bool,
+    pub record: Option<RolloutRecord>,
+}
+
+/// What the run keeps once every case is out: the totals and the windows for `state.json`.
+#[derive(Debug)]
+pub(super) struct Kept {
+    pub totals: Totals,
+    pub recent_rollouts: VecDeque<RolloutRecord>,
+    pub recent_keys: VecDeque<Sym>,
+}
+
+/// The history lines, totals and recent windows of every case.
+pub(super) struct History {
+    files: HistoryFiles,
+    line_cache: LineCache,
+    profile_line: Vec<u8>,
+    kept: Kept,
+    /// The processed-key window holds at most this many keys.
+    cap: usize,
+    bufs: Buffers,
+}
+
+impl History {
+    /// `totals` are those of the history before this run; `cap` bounds the processed-key window;
+    /// `queued` cases are to come.
+    pub(super) fn new(
+        files: HistoryFiles,
+        line_cache: LineCache,
+        totals: Totals,
+        cap: usize,
+        queued: usize,
+    ) -> Self {
+        History {
+            files,
+            line_cache,
+            profile_line: Vec::new(),
+            kept: Kept {
+                totals,
+                recent_rollouts: VecDeque::with_capacity(queued.min(ROLLOUT_WINDOW)),
+                recent_keys: VecDeque::with_capacity(queued.min(cap)),
+            },
+            cap,
+            bufs: Buffers::default(),
+        }
+    }
+}
+
+impl Lane for History {
+    type Item = Entry;
+    type Kept = Kept;
+
+    fn take(&mut self, entry: Entry, full: &mut Full) -> Result<()> {
+        let files = self.files;
+        if let Some(record) = entry.record {
+            self.kept.totals.add_rollout(&record)?;
+            line::write_line(
+                self.bufs.of(files.rollouts),
+                &mut self.profile_line,
+                &record,
+                &mut self.line_cache,
+            );
+            if !self.profile_line.is_empty() {
+                self.bufs.of(files.profiles).append(&mut self.profile_line);
+                self.bufs.ship_if_full(files.profiles, full);
+            }
+            self.bufs.ship_if_full(files.rollouts, full);
+            let window = &mut self.kept.recent_rollouts;
+            if window.len() == ROLLOUT_WINDOW {
+                window.pop_front();
+            }
+            window.push_back(record);
+        }
+        if entry.completed {
+            self.kept.totals.add_processed(1)?;
+            self.bufs
+                .of(files.processed)
+                .extend_from_slice(&history::key_digest(&entry.key));
+            self.bufs.ship_if_full(files.processed, full);
+            let window = &mut self.kept.recent_keys;
+            if window.len() == self.cap {
+                window.pop_front();
+            }
+            window.push_back(entry.key);
+        }
+        Ok(())
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.bufs.recycle(buf);
+    }
+
+    fn finish(self) -> (Full, Kept) {
+        (self.bufs.finish(), self.kept)
+    }
+}
+
+/// The history entry of `result`, its record stamped `now`.
+pub(super) fn entry(result: &CaseResult<'_>, now: u64) -> Entry {
+    let record = match (&result.disposition, result.response.accepted()) {
+        (Disposition::Applied, Some(accepted)) => {
+            Some(super::record::rollout_record(result, accepted, now))
+        }
+        _ => None,
+    };
+    Entry {
+        key: result.key.clone(),
+        completed: result.disposition.is_completed(),
+        record,
+    }
+}
