@@ -8,8 +8,12 @@
 //! 3. `MEMORY.md` of each touched blueprint is regenerated from committed state;
 //! 4. the events log is rotated if due and the journal cleared.
 //!
-//! A crash before 2 is rolled back by the next run (the logs are cut to their recorded lengths and
-//! the cases run again); a crash after 2 keeps everything, and the next run redoes 3. Readers
+//! The new `state.json` and `MEMORY.md` files are written and fsynced under temporary names while
+//! the appends of 1 are fsynced, and renamed into place in steps 2 and 3.
+//!
+//! A crash before 2 is rolled back by the next run (the logs are cut to their recorded lengths,
+//! temporary files removed and the cases run again); a crash after 2 keeps everything, and the
+//! next run redoes 3. Readers
 //! without the lock see only committed runs: `state.json` is replaced whole, and event lines carry
 //! the generation that commits them.
 
