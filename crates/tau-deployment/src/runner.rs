@@ -51,7 +51,7 @@ mod render;
 
 use cases::{case_report, skipped_cases};
 pub use cases::{CaseReport, SkippedCase};
-use output::{Channel, History, HistoryFiles, Kept};
+use output::{Channel, History, Kept};
 pub use preview::{preview, Preview, PreviewCase};
 
 /// How a run behaves beyond the fixture itself.
@@ -227,17 +227,7 @@ pub fn run(
     });
     let mut contract_failures = Vec::new();
     let channel_lines = Channel::new(now, files);
-    let history_lines = History::new(
-        HistoryFiles {
-            processed: PROCESSED,
-            rollouts: ROLLOUTS,
-            profiles: PROFILES,
-        },
-        line_cache,
-        totals,
-        cap,
-        queue.len(),
-    );
+    let history_lines = History::new(history_files, line_cache, totals, cap, queue.len());
     let (counts, kept) = std::thread::scope(|scope| -> Result<(Counts, Kept)> {
         let mut channel_lines = render::Renderer::spawn(scope, channel_lines);
         let mut history_lines = render::Renderer::spawn(scope, history_lines);

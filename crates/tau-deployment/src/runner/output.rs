@@ -17,6 +17,7 @@ use std::mem;
 use rustc_hash::FxHashMap;
 use tau_durable::journal::{FileId, CHUNK};
 
+use super::migrate::Files as HistoryFiles;
 use crate::cycle::{CaseResult, Disposition};
 use crate::history;
 use crate::rollout::line::{self, LineCache};
@@ -121,14 +122,6 @@ impl Lane for Channel {
     fn finish(self) -> (Full, ()) {
         (self.bufs.finish(), ())
     }
-}
-
-/// The history files of the transaction a run writes through.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct HistoryFiles {
-    pub processed: FileId,
-    pub rollouts: FileId,
-    pub profiles: FileId,
 }
 
 /// What a case leaves in the history: its key once completed, its record once applied.
