@@ -30,7 +30,10 @@ type Run = (Vec<Case>, usize);
 /// The main parse's side of the helper.
 pub(super) struct Splitter {
     jobs: Sender<(u64, Vec<u8>)>,
-    results: Receiver<(u64, Run)>,
+    /// Each job's result, with the job's text buffer back for the next job: a fresh copy of
+    /// megabytes of text per job cost the main parse its page faults.
+    results: Receiver<(u64, Run, Vec<u8>)>,
+    spare: Option<Vec<u8>>,
     /// The guess being worked on: its job id and its offset in the whole input.
     pending: Option<(u64, u64)>,
     next_id: u64,
@@ -48,7 +51,8 @@ impl Splitter {
             // the main parse's.
             crate::sym::scope(|| {
                 for (id, text) in inbox {
-                    if results.send((id, parse_run(&text))).is_err() {
+                    let run = parse_run(&text);
+                    if results.send((id, run, text)).is_err() {
                         break;
                     }
                 }
@@ -57,6 +61,7 @@ impl Splitter {
         Splitter {
             jobs,
             results: outbox,
+            spare: None,
             pending: None,
             next_id: 0,
             min_text,
@@ -87,7 +92,10 @@ impl Splitter {
             if let Some(start) = guess(rest, rest.len() / 2) {
                 let id = self.next_id;
                 self.next_id += 1;
-                if self.jobs.send((id, rest[start..].to_vec())).is_ok() {
+                let mut text = self.spare.take().unwrap_or_default();
+                text.clear();
+                text.extend_from_slice(&rest[start..]);
+                if self.jobs.send((id, text)).is_ok() {
                     self.pending = Some((id, now + start as u64));
                 }
             }
@@ -96,12 +104,12 @@ impl Splitter {
     }
 
     /// The result of job `id`, skipping those of guesses dropped before it.
-    fn wait_for(&self, id: u64) -> Option<Run> {
+    fn wait_for(&mut self, id: u64) -> Option<Run> {
         loop {
-            match self.results.recv() {
-                Ok((done, run)) if done == id => return Some(run),
-                Ok(_) => continue,
-                Err(_) => return None,
+            let (done, run, text) = self.results.recv().ok()?;
+            self.spare = Some(text);
+            if done == id {
+                return Some(run);
             }
         }
     }

@@ -8,6 +8,7 @@
 //! (no profile object) keeps it inline. Every other field is written exactly as `serde_json`
 //! writes it for a [`RolloutRecord`] (the tests hold it to that).
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub struct LineCache {
     stored: FxHashSet<String>,
     // The `Arc` is kept so its address cannot be reused by another value while cached.
     rendered: Vec<(Arc<Value>, Rendered)>,
+    /// The fields of a record without constraints, rendered on first use.
+    unconstrained: Option<Rendered>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,26 +76,31 @@ impl LineCache {
             .collect();
         Ok(LineCache {
             stored,
-            rendered: Vec::new(),
+            ..LineCache::default()
         })
     }
+}
 
-    fn render(&mut self, value: Option<&Arc<Value>>) -> Rendered {
-        let Some(value) = value else {
-            return render(None);
-        };
-        if let Some((_, rendered)) = self
-            .rendered
-            .iter()
-            .find(|(cached, _)| Arc::ptr_eq(cached, value))
-        {
-            return rendered.clone();
+/// The rendered constraint fields of `value`, from `rendered` when it was rendered before: a run
+/// writes the same few profiles tens of thousands of times.
+fn cached<'c>(
+    rendered: &'c mut Vec<(Arc<Value>, Rendered)>,
+    unconstrained: &'c mut Option<Rendered>,
+    value: Option<&Arc<Value>>,
+) -> Cow<'c, Rendered> {
+    let Some(value) = value else {
+        return Cow::Borrowed(unconstrained.get_or_insert_with(|| render(None)));
+    };
+    match rendered
+        .iter()
+        .position(|(cached, _)| Arc::ptr_eq(cached, value))
+    {
+        Some(at) => Cow::Borrowed(&rendered[at].1),
+        None if rendered.len() < CACHED => {
+            rendered.push((Arc::clone(value), render(Some(value))));
+            Cow::Borrowed(&rendered[rendered.len() - 1].1)
         }
-        let rendered = render(Some(value));
-        if self.rendered.len() < CACHED {
-            self.rendered.push((Arc::clone(value), rendered.clone()));
-        }
-        rendered
+        None => Cow::Owned(render(Some(value))),
     }
 }
 
@@ -139,11 +147,16 @@ pub fn write_line(
     record: &RolloutRecord,
     cache: &mut LineCache,
 ) {
-    let constraints = cache.render(record.runtime_constraints.as_ref());
+    let LineCache {
+        stored,
+        rendered,
+        unconstrained,
+    } = cache;
+    let constraints = cached(rendered, unconstrained, record.runtime_constraints.as_ref());
     if let Some((digest, line)) = &constraints.profile {
-        if !cache.stored.contains(digest) {
+        if !stored.contains(digest) {
             profiles.extend_from_slice(line);
-            cache.stored.insert(digest.clone());
+            stored.insert(digest.clone());
         }
     }
     let text = |out: &mut Vec<u8>, name: &str, value: &str| {
