@@ -5,6 +5,7 @@ use rustc_hash::FxHashSet;
 use super::{BodyMatch, Case, Fixture, Problem, SCHEMA_VERSION};
 use crate::contract::{ErrorCode, Outcome};
 use crate::request::SimulatedFailure;
+use crate::sym::Sym;
 
 /// The first control character in `text`, if any. Fixture strings end up in logs, `MEMORY.md`
 /// and terminal output; refusing them here means no reader downstream has to escape them.
@@ -85,17 +86,51 @@ impl Fixture {
         }
         let mut seen = FxHashSet::default();
         seen.reserve(self.cases.len());
+        let mut clean = CleanValues::default();
         for (index, case) in self.cases.iter().enumerate() {
             // Compared trimmed, as the dedupe key compares them.
             let unique = seen.insert(case.case_id.trim());
-            case.problems(index, unique, &mut problems);
+            case.problems(index, unique, &mut clean, &mut problems);
         }
         problems
     }
 }
 
+/// The shared field values already found clean, by field and storage.
+///
+/// A fixture repeats a few targets, environments, regions and blueprints across all its cases,
+/// and checking each copy again was a sixth of loading a 100,000-case fixture, all of it after
+/// the parse. Only immortal values (see [`crate::sym`]) are remembered: their storage is never
+/// freed or reused, so its address names the text for the whole process, and values unique to a
+/// case (its id) never fill the set.
+#[derive(Default)]
+pub(super) struct CleanValues(FxHashSet<(usize, usize)>);
+
+impl CleanValues {
+    /// Whether `value` of field number `field` has a problem of its own, checking it only once
+    /// per shared value.
+    fn problem(&mut self, field: usize, name: &str, value: &Sym) -> Option<String> {
+        let key = (field, value.as_ptr() as usize);
+        let shared = value.is_immortal();
+        if shared && self.0.contains(&key) {
+            return None;
+        }
+        let problem = text_problem(name, value);
+        if shared && problem.is_none() {
+            self.0.insert(key);
+        }
+        problem
+    }
+}
+
 impl Case {
-    pub(super) fn problems(&self, index: usize, unique_id: bool, out: &mut Vec<Problem>) {
+    pub(super) fn problems(
+        &self,
+        index: usize,
+        unique_id: bool,
+        clean: &mut CleanValues,
+        out: &mut Vec<Problem>,
+    ) {
         let mut push = |field: &str, message: String| {
             out.push(Problem {
                 case_index: Some(index),
@@ -110,7 +145,7 @@ impl Case {
                 format!("expected {SCHEMA_VERSION}, found {}", self.schema_version),
             );
         }
-        for (field, value) in [
+        for (i, (field, value)) in [
             ("case_id", Some(&self.case_id)),
             ("deploy_target", Some(&self.deploy_target)),
             ("runtime_profile", Some(&self.runtime_profile)),
@@ -120,8 +155,11 @@ impl Case {
             ("container_image", self.container_image.as_ref()),
             ("wasm_module", self.wasm_module.as_ref()),
             ("wasm_manifest", self.wasm_manifest.as_ref()),
-        ] {
-            if let Some(message) = value.and_then(|v| text_problem(field, v)) {
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(message) = value.and_then(|v| clean.problem(i, field, v)) {
                 push(field, message);
             }
         }

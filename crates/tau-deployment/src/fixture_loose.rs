@@ -112,6 +112,7 @@ pub(super) fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
         problems.push(doc_problem("cases", "must hold at least one case".into()));
     }
     let mut seen = FxHashSet::default();
+    let mut clean = super::check::CleanValues::default();
     for (index, raw) in cases.into_iter().enumerate() {
         let case_id = raw
             .get("case_id")
@@ -131,7 +132,7 @@ pub(super) fn loose_problems(bytes: &[u8]) -> Vec<Problem> {
         }
         if found.is_empty() {
             match serde_json::from_value::<Case>(raw) {
-                Ok(case) => case.problems(index, unique, &mut problems),
+                Ok(case) => case.problems(index, unique, &mut clean, &mut problems),
                 Err(e) => found.push((String::new(), e.to_string())),
             }
         } else {

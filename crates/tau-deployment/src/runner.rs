@@ -226,11 +226,19 @@ pub fn run(
         0
     });
     let mut contract_failures = Vec::new();
+    // Each lane writes its own files: the channel store's logs, and the history.
+    let channel_out = tx.lend(
+        &files
+            .values()
+            .flat_map(|(l, c)| [*l, *c])
+            .collect::<Vec<_>>(),
+    )?;
+    let history_out = tx.lend(&[PROCESSED, ROLLOUTS, PROFILES])?;
     let channel_lines = Channel::new(now, files);
     let history_lines = History::new(history_files, line_cache, totals, cap, queue.len());
     let (counts, kept) = std::thread::scope(|scope| -> Result<(Counts, Kept)> {
-        let mut channel_lines = render::Renderer::spawn(scope, channel_lines);
-        let mut history_lines = render::Renderer::spawn(scope, history_lines);
+        let mut channel_lines = render::Renderer::spawn(scope, channel_lines, channel_out);
+        let mut history_lines = render::Renderer::spawn(scope, history_lines, history_out);
         let mut sink = |result: CaseResult<'static>| -> Result<()> {
             if let Disposition::ContractMismatch(_) = &result.disposition {
                 contract_failures.extend(result.failure());
@@ -238,12 +246,14 @@ pub fn run(
             if options.keep_case_reports {
                 cases.push(case_report(&result));
             }
-            history_lines.push(output::entry(&result, now), &mut tx)?;
-            channel_lines.push(result, &mut tx)
+            history_lines.push(output::entry(&result, now))?;
+            channel_lines.push(result)
         };
         let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
-        let kept = history_lines.finish(&mut tx)?;
-        channel_lines.finish(&mut tx)?;
+        let (history_out, kept) = history_lines.finish()?;
+        tx.take_back(history_out);
+        let (channel_out, ()) = channel_lines.finish()?;
+        tx.take_back(channel_out);
         Ok((counts, kept))
     })?;
     let Kept {

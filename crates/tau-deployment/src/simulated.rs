@@ -36,7 +36,7 @@ impl ContractEvaluator {
     fn spelling(&mut self, text: &'static str) -> Sym {
         self.spellings
             .entry(text)
-            .or_insert_with(|| Sym::unique(text))
+            .or_insert_with(|| Sym::immortal(text))
             .clone()
     }
 }

@@ -2,29 +2,48 @@
 //!
 //! A million-case fixture names a few targets, profiles, environments, regions, blueprints and
 //! images over and over. Holding each as its own `String` costs a heap allocation per field per
-//! case and dominated both time and memory of large runs. [`Sym`] is an `Arc<str>`; while a parse
-//! runs inside [`scope`], equal strings share one allocation.
+//! case and dominated both time and memory of large runs. [`Sym`] is one pointer to a shared
+//! string; while a parse runs inside [`scope`], equal strings share one allocation.
+//!
+//! Shared strings are also made *immortal* (never freed) while a process-wide budget lasts
+//! ([`IMMORTAL_BUDGET`]). A run hands every case across three threads (evaluation, history
+//! lines, channel lines), and each clone or drop of a reference-counted `"production"` was an
+//! atomic operation on a cache line the other threads were also writing: a tenth of a
+//! 100,000-case run went to those reference counts. An immortal string has no count to touch.
+//! The budget bounds what a long-lived process (the gateway, the agent) can ever leave behind;
+//! past it, strings are simply reference-counted again.
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
+use arcstr::ArcStr;
 use rustc_hash::FxHashSet as HashSet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// How many bytes of text a process makes immortal at most, over its whole life.
+pub const IMMORTAL_BUDGET: usize = 1 << 20;
+
 /// An immutable, cheaply cloned string.
 ///
-/// One pointer wide: an `Arc<str>` is two (pointer and length), and a case holds about a dozen
-/// of these, as does each per-case report, so at a million cases the length words alone were
-/// close to 100 MB. The length lives with the text instead, behind the shared pointer.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Sym(Arc<Box<str>>);
+/// One pointer wide, with the length stored beside the text: a case holds about a dozen of
+/// these, as does each per-case report, so at a million cases a second word per string was
+/// close to 100 MB.
+#[derive(Clone, Default)]
+pub struct Sym(ArcStr);
 
 thread_local! {
     static TABLE: RefCell<Option<HashSet<Sym>>> = const { RefCell::new(None) };
 }
+
+/// Every immortal string of the process, so a later scope (another parse, another thread) reuses
+/// them instead of spending the budget again.
+static IMMORTAL: Mutex<Option<HashSet<ArcStr>>> = Mutex::new(None);
+static IMMORTAL_SPENT: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs `f` with interning on for this thread; the table is dropped afterwards, so its memory is
 /// bounded by the distinct strings of one parse.
@@ -47,23 +66,81 @@ impl Sym {
             Some(table) => match table.get(text) {
                 Some(shared) => shared.clone(),
                 None => {
-                    let shared = Sym(Arc::new(Box::from(text)));
+                    let shared = Sym::immortal(text);
                     table.insert(shared.clone());
                     shared
                 }
             },
-            None => Sym(Arc::new(Box::from(text))),
+            None => Sym::unique(text),
         })
     }
 
     /// Makes a `Sym` that is never shared through the table: for values unique per case, where
     /// interning would only grow the table.
-    pub fn unique(text: impl Into<Box<str>>) -> Self {
-        Sym(Arc::new(text.into()))
+    pub fn unique(text: impl AsRef<str>) -> Self {
+        Sym(ArcStr::from(text.as_ref()))
+    }
+
+    /// The process's immortal copy of `text`, made if the budget allows; otherwise an ordinary
+    /// reference-counted one. For values that repeat across cases and threads.
+    pub fn immortal(text: &str) -> Self {
+        let mut guard = IMMORTAL
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let table = guard.get_or_insert_with(HashSet::default);
+        if let Some(kept) = table.get(text) {
+            return Sym(kept.clone());
+        }
+        let sym = Sym::unique(text);
+        // Only read and written under the lock; atomic so it needs no `unsafe` static.
+        let spent = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        if spent.saturating_add(text.len()) <= IMMORTAL_BUDGET {
+            IMMORTAL_SPENT.store(spent + text.len(), Ordering::Relaxed);
+            sym.0.leak();
+            table.insert(sym.0.clone());
+        }
+        sym
+    }
+
+    /// Whether this string is immortal: its clones and drops touch no reference count.
+    pub fn is_immortal(&self) -> bool {
+        ArcStr::is_static(&self.0)
+    }
+
+    /// Whether both are the same stored string (not merely equal).
+    pub fn shares_storage_with(&self, other: &Sym) -> bool {
+        ArcStr::ptr_eq(&self.0, &other.0)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl PartialEq for Sym {
+    fn eq(&self, other: &Sym) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Sym {}
+
+impl PartialOrd for Sym {
+    fn partial_cmp(&self, other: &Sym) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sym {
+    fn cmp(&self, other: &Sym) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// Hashes as the `str` it holds, which [`Borrow<str>`] lookups rely on.
+impl Hash for Sym {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
     }
 }
 
@@ -160,14 +237,15 @@ mod tests {
     #[test]
     fn equal_strings_share_storage_inside_a_scope() {
         let (a, b) = scope(|| (Sym::new("edge-wasm"), Sym::new("edge-wasm")));
-        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(a.shares_storage_with(&b));
     }
 
     #[test]
-    fn outside_a_scope_strings_are_independent() {
+    fn outside_a_scope_strings_are_independent_and_counted() {
         let (a, b) = (Sym::new("x"), Sym::new("x"));
         assert_eq!(a, b);
-        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        assert!(!a.shares_storage_with(&b));
+        assert!(!a.is_immortal());
     }
 
     #[test]
@@ -175,7 +253,42 @@ mod tests {
         scope(|| {
             let outer = Sym::new("a");
             scope(|| Sym::new("b"));
-            assert!(Arc::ptr_eq(&outer.0, &Sym::new("a").0));
+            assert!(outer.shares_storage_with(&Sym::new("a")));
         });
+    }
+
+    #[test]
+    fn interned_strings_are_immortal_and_reused_by_later_scopes_and_threads() {
+        let first = scope(|| Sym::new("us-east-1-immortal-test"));
+        assert!(first.is_immortal());
+        let again = std::thread::spawn(|| scope(|| Sym::new("us-east-1-immortal-test")))
+            .join()
+            .unwrap();
+        assert!(again.is_immortal());
+        assert!(first.shares_storage_with(&again));
+    }
+
+    #[test]
+    fn a_string_beyond_the_budget_stays_reference_counted_and_spends_nothing() {
+        let big = "x".repeat(IMMORTAL_BUDGET + 1);
+        let before = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        let sym = Sym::immortal(&big);
+        assert!(!sym.is_immortal());
+        assert_eq!(sym.as_str(), big);
+        assert!(IMMORTAL_SPENT.load(Ordering::Relaxed) >= before);
+        assert!(IMMORTAL_SPENT.load(Ordering::Relaxed) <= IMMORTAL_BUDGET);
+    }
+
+    #[test]
+    fn equality_order_and_hash_follow_the_text_whatever_the_storage() {
+        use std::hash::BuildHasher;
+        let counted = Sym::unique("blueprint-07");
+        let immortal = Sym::immortal("blueprint-07");
+        assert_eq!(counted, immortal);
+        assert_eq!(counted.cmp(&immortal), std::cmp::Ordering::Equal);
+        assert!(Sym::unique("a") < Sym::immortal("b"));
+        let hasher = rustc_hash::FxBuildHasher;
+        assert_eq!(hasher.hash_one(&counted), hasher.hash_one("blueprint-07"));
+        assert_eq!(hasher.hash_one(&immortal), hasher.hash_one("blueprint-07"));
     }
 }

@@ -99,7 +99,7 @@ impl Drop for EarlySync {
 
 /// Queues every dirty page of `file` for the disk without waiting for it.
 #[cfg(target_os = "linux")]
-fn start_write_back(file: &File) -> io::Result<()> {
+pub(crate) fn start_write_back(file: &File) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: a plain system call on a descriptor that `file` keeps open for its duration; offset
     // 0 and length 0 mean the whole file.
@@ -113,6 +113,6 @@ fn start_write_back(file: &File) -> io::Result<()> {
 
 /// Without `sync_file_range`, an fsync is the way to get the disk started.
 #[cfg(not(target_os = "linux"))]
-fn start_write_back(file: &File) -> io::Result<()> {
+pub(crate) fn start_write_back(file: &File) -> io::Result<()> {
     file.sync_data()
 }

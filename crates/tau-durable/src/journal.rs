@@ -27,8 +27,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::appender::Appender;
 use crate::atomic;
-use crate::writer::Writer;
+use crate::writer::{Opened, Writer};
 use crate::{Error, Result};
 
 /// The journal's file name inside the state dir.
@@ -112,6 +113,8 @@ const OPEN_HANDLES: usize = 256;
 /// page cache runs beside the caller's work. A log that grows past a megabyte is fsynced early by
 /// another thread, so the disk works while the run does.
 /// [`sync`](Self::sync) flushes the rest, waits for those, and fsyncs every file once more.
+/// A producer on another thread can instead borrow some files ([`lend`](Self::lend)) and append
+/// to them itself through an [`Appender`] until it gives them back.
 #[derive(Debug)]
 pub struct Transaction {
     dir: Arc<Path>,
@@ -120,6 +123,8 @@ pub struct Transaction {
     /// Directories with entries this transaction created: fsynced once each in `sync`, however
     /// many new logs they hold.
     new_entries: BTreeSet<PathBuf>,
+    /// Handles (and new directories) of files that were lent to an [`Appender`], for `sync`.
+    returned: Opened,
 }
 
 #[derive(Debug)]
@@ -133,6 +138,8 @@ struct Pending {
     touched: bool,
     /// The existing file does not end in a newline; one goes in before the first append.
     torn_tail: bool,
+    /// Lent to an [`Appender`]: the transaction writes nothing to it until it is taken back.
+    lent: bool,
 }
 
 /// How a log is opened for its first append: what has to happen before the first byte.
@@ -153,6 +160,11 @@ impl Opening {
             create_dirs,
             torn_tail,
         }
+    }
+
+    /// How the file opens once its first append is done: nothing more to prepare.
+    pub(crate) fn after_first(&self) -> Self {
+        Opening::new(Arc::clone(&self.root), false, false)
     }
 }
 
@@ -218,6 +230,7 @@ impl Transaction {
                 created: before.is_none(),
                 touched: false,
                 torn_tail,
+                lent: false,
             });
         }
         let intent = Intent {
@@ -232,11 +245,53 @@ impl Transaction {
             files,
             writer: Writer::default(),
             new_entries: BTreeSet::new(),
+            returned: Opened::default(),
         })
+    }
+
+    /// Lends files `ids` to an [`Appender`] that another thread can write them with. Whatever
+    /// the transaction holds or has queued for them is written first, so they still receive
+    /// their bytes in append order.
+    pub fn lend(&mut self, ids: &[FileId]) -> Result<Appender> {
+        // Queued buffers of these files must land before anything the appender writes.
+        let written = self.writer.finish()?;
+        self.returned.merge(written);
+        let mut appender = Appender::new();
+        for id in ids {
+            let file = &mut self.files[id.0];
+            if file.lent {
+                return Err(lent_error(&file.path));
+            }
+            let opening = Opening::new(
+                Arc::clone(&self.dir),
+                file.created && !file.touched,
+                file.torn_tail && !file.touched,
+            );
+            let pending = std::mem::take(&mut file.buf);
+            file.lent = true;
+            let handle = self.returned.take(id.0);
+            appender.lend(*id, Arc::clone(&file.path), opening, file.keep_open, handle);
+            appender.append(*id, &pending)?;
+        }
+        Ok(appender)
+    }
+
+    /// Takes back the files of `appender`; `sync` then fsyncs them with the rest.
+    pub fn take_back(&mut self, appender: Appender) {
+        let (files, opened) = appender.into_parts();
+        for (id, written) in files {
+            let file = &mut self.files[id.0];
+            file.lent = false;
+            file.touched |= written;
+        }
+        self.returned.merge(opened);
     }
 
     /// Appends what `fill` writes to file `id`.
     pub fn append(&mut self, id: FileId, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        if self.files[id.0].lent {
+            return Err(lent_error(&self.files[id.0].path));
+        }
         fill(&mut self.files[id.0].buf);
         self.flush_if_full(id.0)
     }
@@ -247,6 +302,9 @@ impl Transaction {
     /// wrote are never copied again on the way to the file.
     pub fn append_owned(&mut self, id: FileId, mut bytes: Vec<u8>) -> Result<Vec<u8>> {
         let file = &mut self.files[id.0];
+        if file.lent {
+            return Err(lent_error(&file.path));
+        }
         if file.buf.is_empty() {
             std::mem::swap(&mut file.buf, &mut bytes);
         } else {
@@ -287,10 +345,14 @@ impl Transaction {
     /// Writes every buffered byte and fsyncs each appended file and each new directory entry.
     /// After this returns the caller commits its state, then calls [`finish`](Self::finish).
     pub fn sync(&mut self) -> Result<()> {
+        if let Some(file) = self.files.iter().find(|f| f.lent) {
+            return Err(lent_error(&file.path));
+        }
         for index in 0..self.files.len() {
             self.flush_from(index, 0)?;
         }
         let mut opened = self.writer.finish()?;
+        opened.merge(std::mem::take(&mut self.returned));
         self.new_entries.append(&mut opened.new_dirs);
         let mut touched = Vec::new();
         for (index, file) in self.files.iter_mut().enumerate() {
@@ -355,6 +417,14 @@ fn flush(
         file.buf.clear();
     }
     Ok(())
+}
+
+/// A file written while an [`Appender`] holds it would lose its append order.
+fn lent_error(path: &Path) -> Error {
+    Error::Journal {
+        path: path.to_path_buf(),
+        message: "is lent to an appender; take it back before writing or syncing it".into(),
+    }
 }
 
 fn last_byte(path: &Path, len: u64) -> Result<u8> {

@@ -50,13 +50,23 @@ impl Opened {
         self.handles.get_mut(index).and_then(Option::take)
     }
 
-    fn merge(&mut self, mut other: Opened) {
+    pub(crate) fn merge(&mut self, mut other: Opened) {
         for (index, handle) in other.handles.iter_mut().enumerate() {
             if let Some(handle) = handle.take() {
                 self.slot(index).get_or_insert(handle);
             }
         }
         self.new_dirs.append(&mut other.new_dirs);
+    }
+
+    /// The open handle of file `index`, if any.
+    pub(crate) fn handle(&self, index: usize) -> Option<&Arc<File>> {
+        self.handles.get(index).and_then(Option::as_ref)
+    }
+
+    /// Keeps `handle` as the open handle of file `index`.
+    pub(crate) fn put(&mut self, index: usize, handle: Arc<File>) {
+        *self.slot(index) = Some(handle);
     }
 
     fn slot(&mut self, index: usize) -> &mut Option<Arc<File>> {
@@ -67,7 +77,13 @@ impl Opened {
     }
 
     /// Opens file `index` on its first use, then appends `bytes` to it.
-    fn write(&mut self, index: usize, path: &Path, opening: &Opening, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(
+        &mut self,
+        index: usize,
+        path: &Path,
+        opening: &Opening,
+        bytes: &[u8],
+    ) -> Result<()> {
         let handle = match self.slot(index) {
             Some(handle) => Arc::clone(handle),
             None => {

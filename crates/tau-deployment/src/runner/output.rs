@@ -9,13 +9,12 @@
 //! have written itself, in the same order per file.
 //!
 //! Each file's lines go into a buffer of its own ([`Buffers`]); a full one ([`CHUNK`] bytes) is
-//! handed over whole, so no line is copied again on its way into the transaction.
+//! appended by the lane's thread itself and then refilled in place.
 
 use std::collections::VecDeque;
-use std::mem;
 
 use rustc_hash::FxHashMap;
-use tau_durable::journal::{FileId, CHUNK};
+use tau_durable::journal::{Appender, FileId, CHUNK};
 
 use super::migrate::Files as HistoryFiles;
 use crate::cycle::{CaseResult, Disposition};
@@ -26,61 +25,53 @@ use crate::sym::Sym;
 use crate::totals::Totals;
 use crate::{channel, Result};
 
-/// Full buffers on their way to the transaction, each with its file.
-pub(super) type Full = Vec<(FileId, Vec<u8>)>;
-
-/// One kind of per-case output, produced on a render thread.
+/// One kind of per-case output, produced and written on a render thread.
 pub(super) trait Lane: Send {
     /// What the runner hands over per case.
     type Item: Send;
     /// What the runner gets back once every case is out.
     type Kept: Send;
-    /// Renders `item`, moving each buffer that filled up to `full`; frees the item.
-    fn take(&mut self, item: Self::Item, full: &mut Full) -> Result<()>;
-    /// Takes back an emptied buffer for the lines to come.
-    fn recycle(&mut self, buf: Vec<u8>);
-    /// Every buffer still holding lines, and what the run keeps.
-    fn finish(self) -> (Full, Self::Kept);
+    /// Renders `item`, appending each buffer that filled up through `out`; frees the item.
+    fn take(&mut self, item: Self::Item, out: &mut Appender) -> Result<()>;
+    /// Appends every line still buffered and returns what the run keeps.
+    fn finish(self, out: &mut Appender) -> Result<Self::Kept>;
 }
 
-/// One buffer per file, by file id, and the emptied ones waiting to be filled again.
+/// One buffer per file, by file id.
 #[derive(Default)]
 pub(super) struct Buffers {
     bufs: Vec<Vec<u8>>,
-    spare: Vec<Vec<u8>>,
 }
 
 impl Buffers {
-    /// The buffer of file `id`, made on first use.
+    /// The buffer of file `id`, made on first use with room for a chunk and the line that
+    /// completes it, so it never grows by copying.
     fn of(&mut self, id: FileId) -> &mut Vec<u8> {
         if self.bufs.len() <= id.0 {
             self.bufs.resize_with(id.0 + 1, Vec::new);
         }
-        &mut self.bufs[id.0]
+        let buf = &mut self.bufs[id.0];
+        if buf.capacity() == 0 {
+            buf.reserve_exact(CHUNK + CHUNK / 8);
+        }
+        buf
     }
 
-    /// Moves the buffer of `id` to `full` once it holds a chunk.
-    fn ship_if_full(&mut self, id: FileId, full: &mut Full) {
+    /// Appends the buffer of `id` once it holds a chunk, keeping it for the lines to come.
+    fn write_if_full(&mut self, id: FileId, out: &mut Appender) -> Result<()> {
         let buf = &mut self.bufs[id.0];
         if buf.len() >= CHUNK {
-            let next = self.spare.pop().unwrap_or_default();
-            full.push((id, mem::replace(buf, next)));
+            out.append(id, buf)?;
+            buf.clear();
         }
+        Ok(())
     }
 
-    fn recycle(&mut self, buf: Vec<u8>) {
-        if buf.capacity() >= CHUNK {
-            self.spare.push(buf);
+    fn finish(self, out: &mut Appender) -> Result<()> {
+        for (index, buf) in self.bufs.iter().enumerate() {
+            out.append(FileId(index), buf)?;
         }
-    }
-
-    fn finish(self) -> Full {
-        self.bufs
-            .into_iter()
-            .enumerate()
-            .filter(|(_, buf)| !buf.is_empty())
-            .map(|(index, buf)| (FileId(index), buf))
-            .collect()
+        Ok(())
     }
 }
 
@@ -106,21 +97,16 @@ impl Lane for Channel {
     type Item = CaseResult<'static>;
     type Kept = ();
 
-    fn take(&mut self, result: CaseResult<'static>, full: &mut Full) -> Result<()> {
+    fn take(&mut self, result: CaseResult<'static>, out: &mut Appender) -> Result<()> {
         let (log, context) = self.files[result.case.blueprint_id.as_str()];
         channel::write_log_entry(self.bufs.of(log), &result, self.now);
-        self.bufs.ship_if_full(log, full);
+        self.bufs.write_if_full(log, out)?;
         channel::write_context_line(self.bufs.of(context), &result, self.now);
-        self.bufs.ship_if_full(context, full);
-        Ok(())
+        self.bufs.write_if_full(context, out)
     }
 
-    fn recycle(&mut self, buf: Vec<u8>) {
-        self.bufs.recycle(buf);
-    }
-
-    fn finish(self) -> (Full, ()) {
-        (self.bufs.finish(), ())
+    fn finish(self, out: &mut Appender) -> Result<()> {
+        self.bufs.finish(out)
     }
 }
 
@@ -179,7 +165,7 @@ impl Lane for History {
     type Item = Entry;
     type Kept = Kept;
 
-    fn take(&mut self, entry: Entry, full: &mut Full) -> Result<()> {
+    fn take(&mut self, entry: Entry, out: &mut Appender) -> Result<()> {
         let files = self.files;
         if let Some(record) = entry.record {
             self.kept.totals.add_rollout(&record)?;
@@ -191,9 +177,9 @@ impl Lane for History {
             );
             if !self.profile_line.is_empty() {
                 self.bufs.of(files.profiles).append(&mut self.profile_line);
-                self.bufs.ship_if_full(files.profiles, full);
+                self.bufs.write_if_full(files.profiles, out)?;
             }
-            self.bufs.ship_if_full(files.rollouts, full);
+            self.bufs.write_if_full(files.rollouts, out)?;
             let window = &mut self.kept.recent_rollouts;
             if window.len() == ROLLOUT_WINDOW {
                 window.pop_front();
@@ -205,7 +191,7 @@ impl Lane for History {
             self.bufs
                 .of(files.processed)
                 .extend_from_slice(&history::key_digest(&entry.key));
-            self.bufs.ship_if_full(files.processed, full);
+            self.bufs.write_if_full(files.processed, out)?;
             let window = &mut self.kept.recent_keys;
             if window.len() == self.cap {
                 window.pop_front();
@@ -215,12 +201,9 @@ impl Lane for History {
         Ok(())
     }
 
-    fn recycle(&mut self, buf: Vec<u8>) {
-        self.bufs.recycle(buf);
-    }
-
-    fn finish(self) -> (Full, Kept) {
-        (self.bufs.finish(), self.kept)
+    fn finish(self, out: &mut Appender) -> Result<Kept> {
+        self.bufs.finish(out)?;
+        Ok(self.kept)
     }
 }
 
