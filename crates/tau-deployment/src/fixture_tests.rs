@@ -362,3 +362,51 @@ fn a_parsed_fixture_serializes_back_to_an_equal_fixture() {
         assert_eq!(again.cases, fixture.cases);
     }
 }
+
+/// A fixture of `n` valid cases `c0`, `c1`, …, with `edit` applied to each case's JSON.
+fn many_cases(n: usize, edit: impl Fn(usize, String) -> String) -> String {
+    let cases: Vec<String> = (0..n)
+        .map(|i| {
+            let case = format!(
+                r#"{{"case_id":"c{i}","deploy_target":"container","runtime_profile":"native","blueprint_id":"bp","environment":"staging","region":"r","container_image":"img","expected":{{"outcome":"success","status_code":202}}}}"#
+            );
+            edit(i, case)
+        })
+        .collect();
+    format!(
+        r#"{{"schema_version":1,"name":"t","cases":[{}]}}"#,
+        cases.join(",")
+    )
+}
+
+#[test]
+fn a_large_fixture_lists_its_problems_in_case_order_and_flags_only_later_duplicates() {
+    let located = |p: Vec<Problem>| -> Vec<(Option<usize>, String)> {
+        p.into_iter().map(|p| (p.case_index, p.field)).collect()
+    };
+    let broken = |i: usize, case: String| match i {
+        100 | 9500 => case.replace(r#""blueprint_id":"bp""#, r#""blueprint_id":"../x""#),
+        _ => case,
+    };
+    let p = problems(&many_cases(10_000, broken));
+    assert_eq!(
+        located(p),
+        [
+            (Some(100), "blueprint_id".into()),
+            (Some(9500), "blueprint_id".into())
+        ]
+    );
+    let repeated = |i: usize, case: String| match i {
+        9000 => case.replace(r#""case_id":"c9000""#, r#""case_id":"c10""#),
+        _ => broken(i, case),
+    };
+    let p = problems(&many_cases(10_000, repeated));
+    assert_eq!(
+        located(p),
+        [
+            (Some(100), "blueprint_id".into()),
+            (Some(9000), "case_id".into()),
+            (Some(9500), "blueprint_id".into())
+        ]
+    );
+}

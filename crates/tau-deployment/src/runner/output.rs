@@ -4,7 +4,7 @@
 //! constraint profile stored once), kept in the recent window `state.json` holds. A completed case
 //! leaves its key digest in the processed-key history and its key in the recent window
 //! ([`History`]). Every case leaves a log entry and a context line in its blueprint's channel
-//! store ([`Channel`]). None of this feeds back into how the next case is evaluated, which is what
+//! store (a [`Channel`] each). None of this feeds back into how the next case is evaluated, which is what
 //! lets [`super::render`] do each on a thread of its own; the bytes are those the runner would
 //! have written itself, in the same order per file.
 //!
@@ -12,6 +12,7 @@
 //! appended by the lane's thread itself and then refilled in place.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use tau_durable::journal::{Appender, FileId, CHUNK};
@@ -23,7 +24,7 @@ use crate::rollout::line::{self, LineCache};
 use crate::state::{RolloutRecord, ROLLOUT_WINDOW};
 use crate::sym::Sym;
 use crate::totals::Totals;
-use crate::{channel, Result};
+use crate::Result;
 
 /// One kind of per-case output, produced and written on a render thread.
 pub(super) trait Lane: Send {
@@ -75,34 +76,44 @@ impl Buffers {
     }
 }
 
-/// The channel-store lines of every case.
+/// How one channel-store file renders a case's line.
+pub(super) type Render = fn(&mut Vec<u8>, &CaseResult<'_>, u64);
+
+/// One kind of channel-store line of every case: the log entries or the context lines. The two
+/// are separate lanes because together they were the busiest thread of a run, one core's worth
+/// while the other core had room; each case goes to both, shared.
 pub(super) struct Channel {
     now: u64,
-    /// Each touched blueprint's channel-store log and context file.
-    files: FxHashMap<Sym, (FileId, FileId)>,
+    /// The file of this kind of each touched blueprint.
+    files: FxHashMap<Sym, FileId>,
+    render: Render,
     bufs: Buffers,
 }
 
 impl Channel {
-    pub(super) fn new(now: u64, files: FxHashMap<Sym, (FileId, FileId)>) -> Self {
+    pub(super) fn new(now: u64, files: FxHashMap<Sym, FileId>, render: Render) -> Self {
         Channel {
             now,
             files,
+            render,
             bufs: Buffers::default(),
         }
+    }
+
+    /// The files this lane writes.
+    pub(super) fn file_ids(&self) -> Vec<FileId> {
+        self.files.values().copied().collect()
     }
 }
 
 impl Lane for Channel {
-    type Item = CaseResult<'static>;
+    type Item = Arc<CaseResult<'static>>;
     type Kept = ();
 
-    fn take(&mut self, result: CaseResult<'static>, out: &mut Appender) -> Result<()> {
-        let (log, context) = self.files[result.case.blueprint_id.as_str()];
-        channel::write_log_entry(self.bufs.of(log), &result, self.now);
-        self.bufs.write_if_full(log, out)?;
-        channel::write_context_line(self.bufs.of(context), &result, self.now);
-        self.bufs.write_if_full(context, out)
+    fn take(&mut self, result: Arc<CaseResult<'static>>, out: &mut Appender) -> Result<()> {
+        let file = self.files[result.case.blueprint_id.as_str()];
+        (self.render)(self.bufs.of(file), &result, self.now);
+        self.bufs.write_if_full(file, out)
     }
 
     fn finish(self, out: &mut Appender) -> Result<()> {
