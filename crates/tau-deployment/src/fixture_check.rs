@@ -122,8 +122,11 @@ fn case_problems(cases: &[Case]) -> Vec<Problem> {
     };
     // The first part also runs the duplicate check over every id, so it is the smaller one.
     let mid = cases.len() * 2 / 5;
-    let (mut problems, later, repeated) = std::thread::scope(|scope| {
-        let later = scope.spawn(|| half(mid, &cases[mid..]));
+    let split = std::thread::scope(|scope| {
+        // Where no thread can start (wasm32, exhausted limits) the check simply runs in order.
+        let later = std::thread::Builder::new()
+            .spawn_scoped(scope, || half(mid, &cases[mid..]))
+            .ok()?;
         let problems = half(0, &cases[..mid]);
         let mut seen = FxHashSet::default();
         seen.reserve(cases.len());
@@ -131,13 +134,15 @@ fn case_problems(cases: &[Case]) -> Vec<Problem> {
         let later = later
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (problems, later, repeated)
+        (!repeated).then_some((problems, later))
     });
-    if repeated {
-        return in_order();
+    match split {
+        Some((mut problems, later)) => {
+            problems.extend(later);
+            problems
+        }
+        None => in_order(),
     }
-    problems.extend(later);
-    problems
 }
 
 /// The shared field values already found clean, by field and storage.

@@ -18,8 +18,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::{open_log, FileId, Opening, Transaction};
 use crate::early_sync::{start_write_back, EARLY_SYNC_BYTES};
-use crate::journal::{open_log, FileId, Opening};
 use crate::writer::Opened;
 use crate::{Error, Result};
 
@@ -123,6 +123,54 @@ impl Appender {
             .filter_map(|(index, lent)| lent.as_ref().map(|l| (FileId(index), l.written)))
             .collect();
         (files, self.opened)
+    }
+}
+
+impl Transaction {
+    /// Lends files `ids` to an [`Appender`] that another thread can write them with. Whatever
+    /// the transaction holds or has queued for them is written first, so they still receive
+    /// their bytes in append order.
+    pub fn lend(&mut self, ids: &[FileId]) -> Result<Appender> {
+        // Queued buffers of these files must land before anything the appender writes.
+        let written = self.writer.finish()?;
+        self.returned.merge(written);
+        let mut appender = Appender::new();
+        for id in ids {
+            let file = &mut self.files[id.0];
+            if file.lent {
+                return Err(lent_error(&file.path));
+            }
+            let opening = Opening::new(
+                Arc::clone(&self.dir),
+                file.created && !file.touched,
+                file.torn_tail && !file.touched,
+            );
+            let pending = std::mem::take(&mut file.buf);
+            file.lent = true;
+            let handle = self.returned.take(id.0);
+            appender.lend(*id, Arc::clone(&file.path), opening, file.keep_open, handle);
+            appender.append(*id, &pending)?;
+        }
+        Ok(appender)
+    }
+
+    /// Takes back the files of `appender`; `sync` then fsyncs them with the rest.
+    pub fn take_back(&mut self, appender: Appender) {
+        let (files, opened) = appender.into_parts();
+        for (id, written) in files {
+            let file = &mut self.files[id.0];
+            file.lent = false;
+            file.touched |= written;
+        }
+        self.returned.merge(opened);
+    }
+}
+
+/// A file written while an [`Appender`] holds it would lose its append order.
+pub(super) fn lent_error(path: &Path) -> Error {
+    Error::Journal {
+        path: path.to_path_buf(),
+        message: "is lent to an appender; take it back before writing or syncing it".into(),
     }
 }
 

@@ -27,10 +27,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::appender::Appender;
 use crate::atomic;
 use crate::writer::{Opened, Writer};
+
+#[path = "appender.rs"]
+mod appender;
 use crate::{Error, Result};
+use appender::lent_error;
+pub use appender::Appender;
 
 /// The journal's file name inside the state dir.
 pub const INTENT_FILE: &str = ".commit-intent.json";
@@ -249,44 +253,6 @@ impl Transaction {
         })
     }
 
-    /// Lends files `ids` to an [`Appender`] that another thread can write them with. Whatever
-    /// the transaction holds or has queued for them is written first, so they still receive
-    /// their bytes in append order.
-    pub fn lend(&mut self, ids: &[FileId]) -> Result<Appender> {
-        // Queued buffers of these files must land before anything the appender writes.
-        let written = self.writer.finish()?;
-        self.returned.merge(written);
-        let mut appender = Appender::new();
-        for id in ids {
-            let file = &mut self.files[id.0];
-            if file.lent {
-                return Err(lent_error(&file.path));
-            }
-            let opening = Opening::new(
-                Arc::clone(&self.dir),
-                file.created && !file.touched,
-                file.torn_tail && !file.touched,
-            );
-            let pending = std::mem::take(&mut file.buf);
-            file.lent = true;
-            let handle = self.returned.take(id.0);
-            appender.lend(*id, Arc::clone(&file.path), opening, file.keep_open, handle);
-            appender.append(*id, &pending)?;
-        }
-        Ok(appender)
-    }
-
-    /// Takes back the files of `appender`; `sync` then fsyncs them with the rest.
-    pub fn take_back(&mut self, appender: Appender) {
-        let (files, opened) = appender.into_parts();
-        for (id, written) in files {
-            let file = &mut self.files[id.0];
-            file.lent = false;
-            file.touched |= written;
-        }
-        self.returned.merge(opened);
-    }
-
     /// Appends what `fill` writes to file `id`.
     pub fn append(&mut self, id: FileId, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
         if self.files[id.0].lent {
@@ -375,17 +341,31 @@ impl Transaction {
             touched.push((&*file.path, handle));
         }
         // Concurrent fsyncs share journal commits; one after another, each waits for its own.
-        atomic::in_parallel(&touched, |(path, handle)| {
-            handle.sync_data().map_err(|e| Error::io("fsync", *path, e))
-        })?;
-        let dirs: Vec<&PathBuf> = self.new_entries.iter().collect();
-        atomic::in_parallel(&dirs, |dir| atomic::sync_dir(dir))
+        // The new directory entries are independent of the files' data, so they go in the same
+        // batch rather than a round of commits of their own.
+        let durable: Vec<Durable> = touched
+            .into_iter()
+            .map(|(path, handle)| Durable::Data(path, handle))
+            .chain(self.new_entries.iter().map(|dir| Durable::Entries(dir)))
+            .collect();
+        atomic::in_parallel(&durable, |item| match item {
+            Durable::Data(path, handle) => {
+                handle.sync_data().map_err(|e| Error::io("fsync", *path, e))
+            }
+            Durable::Entries(dir) => atomic::sync_dir(dir),
+        })
     }
 
     /// Removes the intent once the state commit and the derived outputs are on disk.
     pub fn finish(self) -> Result<()> {
         remove_intent(&self.dir)
     }
+}
+
+/// What [`Transaction::sync`] makes durable: a log's data, or a directory's new entries.
+enum Durable<'a> {
+    Data(&'a Path, Arc<fs::File>),
+    Entries(&'a Path),
 }
 
 fn flush(
@@ -417,14 +397,6 @@ fn flush(
         file.buf.clear();
     }
     Ok(())
-}
-
-/// A file written while an [`Appender`] holds it would lose its append order.
-fn lent_error(path: &Path) -> Error {
-    Error::Journal {
-        path: path.to_path_buf(),
-        message: "is lent to an appender; take it back before writing or syncing it".into(),
-    }
 }
 
 fn last_byte(path: &Path, len: u64) -> Result<u8> {

@@ -17,7 +17,6 @@
 //!
 //! The crate knows nothing about deployments; `tau-deployment` decides what is written and when.
 
-mod appender;
 pub mod atomic;
 pub mod document;
 mod early_sync;
