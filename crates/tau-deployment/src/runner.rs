@@ -322,13 +322,15 @@ pub fn run(
     // targets while the logs reach the disk, and only put in place once the logs are durable.
     let (synced, staged) = std::thread::scope(|scope| {
         let sync = scope.spawn(|| tx.sync());
-        let staged = state
-            .stage(&dir.join(STATE_FILE))
-            .and_then(|state_file| Ok((state_file, stage_memories(dir, &state, &derived)?)));
+        let memories = scope.spawn(|| stage_memories(dir, &state, &derived));
+        let state_file = state.stage(&dir.join(STATE_FILE));
+        let memories = memories
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let synced = sync
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (synced, staged)
+        (synced, state_file.and_then(|file| Ok((file, memories?))))
     });
     synced?;
     hooks.reached(Phase::AppendsWritten);
