@@ -176,10 +176,11 @@ impl State {
     /// committing it is what replaces the state.
     pub fn stage(&self, path: &Path) -> Result<tau_durable::atomic::Staged> {
         use tau_durable::document::Encode;
+        let keys = KeysJson(&self.processed_case_keys);
         let mut entries: Vec<(&str, &dyn Encode)> = vec![
             ("schema_version", &SCHEMA_VERSION),
             ("commit_generation", &self.commit_generation),
-            ("processed_case_keys", &self.processed_case_keys),
+            ("processed_case_keys", &keys),
             ("rollouts", &self.rollouts),
         ];
         if let Some(health) = &self.health {
@@ -356,6 +357,31 @@ impl<'de> Deserialize<'de> for Raw {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// The processed-key window as the JSON array of strings `serde_json` writes for it, written by
+/// the run's own line writer: at a 100,000-key window the serializer's piece-by-piece writes
+/// through the file's writer were 8 ms of the commit, all of it on the path to `state.json`.
+struct KeysJson<'a>(&'a VecDeque<Sym>);
+
+impl tau_durable::document::Encode for KeysJson<'_> {
+    fn encode_into(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+        const FLUSH_AT: usize = 64 << 10;
+        let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
+        buf.push(b'[');
+        for (i, key) in self.0.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            crate::jsonl::string(&mut buf, key);
+            if buf.len() >= FLUSH_AT {
+                out.write_all(&buf).map_err(serde_json::Error::io)?;
+                buf.clear();
+            }
+        }
+        buf.push(b']');
+        out.write_all(&buf).map_err(serde_json::Error::io)
     }
 }
 

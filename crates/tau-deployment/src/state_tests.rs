@@ -159,3 +159,29 @@ proptest::proptest! {
         proptest::prop_assert!(saved.contains(&needle), "{}", saved);
     }
 }
+
+fn keys_json(keys: &VecDeque<Sym>) -> Vec<u8> {
+    use tau_durable::document::Encode;
+    let mut out = Vec::new();
+    KeysJson(keys).encode_into(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_key_window_is_written_as_serde_json_writes_it_past_every_flush() {
+    let keys: VecDeque<Sym> = (0..5000)
+        .map(|i| Sym::unique(format!("container:native:staging:bp-{}:case-{i}", i % 7)))
+        .collect();
+    assert_eq!(keys_json(&keys), serde_json::to_vec(&keys).unwrap());
+    assert_eq!(keys_json(&VecDeque::new()), b"[]");
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_key_window_is_written_as_serde_json_writes_it(
+        keys in proptest::collection::vec("\\PC*|[\\x00-\\x1f\"\\\\]{0,4}", 0..20)
+    ) {
+        let keys: VecDeque<Sym> = keys.iter().map(Sym::unique).collect();
+        proptest::prop_assert_eq!(keys_json(&keys), serde_json::to_vec(&keys).unwrap());
+    }
+}
