@@ -94,6 +94,8 @@ fn a_torn_last_line_gets_its_newline_once_before_the_appenders_first_bytes() {
     let mut out = tx.lend(&[FileId(0)]).unwrap();
     out.append(FileId(0), b"one\n").unwrap();
     out.append(FileId(0), b"two\n").unwrap();
+    out.start_write_back().unwrap();
+    out.start_write_back().unwrap();
     tx.take_back(out);
     tx.sync().unwrap();
     assert_eq!(read(dir.path(), "a.log"), b"torn\none\ntwo\n");

@@ -50,6 +50,7 @@ impl<'scope, L: Lane + 'scope> Renderer<'scope, L> {
                 }
             }
             let kept = lane.finish(&mut out)?;
+            out.start_write_back()?;
             Ok((out, kept))
         });
         Renderer {
