@@ -25,8 +25,13 @@ use arcstr::ArcStr;
 use rustc_hash::FxHashSet as HashSet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// How many bytes of text a process makes immortal at most, over its whole life.
+/// How many bytes a process makes immortal at most, over its whole life: each string's text
+/// plus [`IMMORTAL_ENTRY_COST`], so many short strings cannot outgrow it either.
 pub const IMMORTAL_BUDGET: usize = 1 << 20;
+
+/// What an immortal string costs beyond its text: its allocation's header and rounding, and its
+/// slot in the process-wide table.
+pub const IMMORTAL_ENTRY_COST: usize = 48;
 
 /// An immutable, cheaply cloned string.
 ///
@@ -94,8 +99,9 @@ impl Sym {
         let sym = Sym::unique(text);
         // Only read and written under the lock; atomic so it needs no `unsafe` static.
         let spent = IMMORTAL_SPENT.load(Ordering::Relaxed);
-        if spent.saturating_add(text.len()) <= IMMORTAL_BUDGET {
-            IMMORTAL_SPENT.store(spent + text.len(), Ordering::Relaxed);
+        let cost = text.len().saturating_add(IMMORTAL_ENTRY_COST);
+        if spent.saturating_add(cost) <= IMMORTAL_BUDGET {
+            IMMORTAL_SPENT.store(spent + cost, Ordering::Relaxed);
             sym.0.leak();
             table.insert(sym.0.clone());
         }
@@ -277,6 +283,18 @@ mod tests {
         assert_eq!(sym.as_str(), big);
         assert!(IMMORTAL_SPENT.load(Ordering::Relaxed) >= before);
         assert!(IMMORTAL_SPENT.load(Ordering::Relaxed) <= IMMORTAL_BUDGET);
+    }
+
+    #[test]
+    fn an_immortal_string_spends_its_text_and_its_entry_from_the_budget() {
+        let text = "an-immortal-string-counted-with-its-entry";
+        let before = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        let sym = Sym::immortal(text);
+        let after = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        if sym.is_immortal() {
+            assert!(after - before >= text.len() + IMMORTAL_ENTRY_COST);
+        }
+        assert!(after <= IMMORTAL_BUDGET);
     }
 
     #[test]
