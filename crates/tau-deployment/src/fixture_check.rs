@@ -92,57 +92,55 @@ impl Fixture {
 /// Below this many cases a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 8192;
 
-/// The problems of every case, in case order. Large fixtures are checked in two halves at once
-/// (a sixth of loading 100,000 cases ran on one core while the other waited); case ids are
-/// assumed unique meanwhile, and the rare fixture that repeats one is checked again in order so
-/// that only its later copies are flagged.
+/// The problems of every case, in case order. Large fixtures are checked in two parts at once
+/// (a sixth of loading 100,000 cases ran on one core while the other waited).
 fn case_problems(cases: &[Case]) -> Vec<Problem> {
-    let in_order = || {
-        let mut seen = FxHashSet::default();
-        seen.reserve(cases.len());
-        let mut clean = CleanValues::default();
-        let mut problems = Vec::new();
-        for (index, case) in cases.iter().enumerate() {
-            // Compared trimmed, as the dedupe key compares them.
-            let unique = seen.insert(case.case_id.trim());
-            case.problems(index, unique, &mut clean, &mut problems);
+    if cases.len() >= PARALLEL_FROM {
+        if let Some(problems) = in_two_parts(cases) {
+            return problems;
         }
-        problems
-    };
-    if cases.len() < PARALLEL_FROM {
-        return in_order();
     }
-    let half = |from: usize, part: &[Case]| {
-        let mut clean = CleanValues::default();
-        let mut problems = Vec::new();
-        for (offset, case) in part.iter().enumerate() {
-            case.problems(from + offset, true, &mut clean, &mut problems);
-        }
-        problems
-    };
-    // The first part also runs the duplicate check over every id, so it is the smaller one.
+    let mut seen = FxHashSet::default();
+    seen.reserve(cases.len());
+    // Compared trimmed, as the dedupe key compares them.
+    check(cases, 0, |case| seen.insert(case.case_id.trim()))
+}
+
+/// The problems of `part`, whose first case is number `from`; `unique` says whether a case's id
+/// is the first of its kind.
+fn check<'c>(
+    part: &'c [Case],
+    from: usize,
+    mut unique: impl FnMut(&'c Case) -> bool,
+) -> Vec<Problem> {
+    let mut clean = CleanValues::default();
+    let mut problems = Vec::new();
+    for (offset, case) in part.iter().enumerate() {
+        case.problems(from + offset, unique(case), &mut clean, &mut problems);
+    }
+    problems
+}
+
+/// Both parts are checked as if every case id were unique while the ids are compared; `None`
+/// when an id repeats (only its later copies may be flagged, which takes the in-order check) or
+/// when no thread can start (wasm32, exhausted limits).
+fn in_two_parts(cases: &[Case]) -> Option<Vec<Problem>> {
+    // The first part also compares every id, so it is the smaller one.
     let mid = cases.len() * 2 / 5;
-    let split = std::thread::scope(|scope| {
-        // Where no thread can start (wasm32, exhausted limits) the check simply runs in order.
+    std::thread::scope(|scope| {
         let later = std::thread::Builder::new()
-            .spawn_scoped(scope, || half(mid, &cases[mid..]))
+            .spawn_scoped(scope, || check(&cases[mid..], mid, |_| true))
             .ok()?;
-        let problems = half(0, &cases[..mid]);
+        let mut problems = check(&cases[..mid], 0, |_| true);
         let mut seen = FxHashSet::default();
         seen.reserve(cases.len());
         let repeated = !cases.iter().all(|case| seen.insert(case.case_id.trim()));
         let later = later
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (!repeated).then_some((problems, later))
-    });
-    match split {
-        Some((mut problems, later)) => {
-            problems.extend(later);
-            problems
-        }
-        None => in_order(),
-    }
+        problems.extend(later);
+        (!repeated).then_some(problems)
+    })
 }
 
 /// The shared field values already found clean, by field and storage.

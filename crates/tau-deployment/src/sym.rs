@@ -18,7 +18,6 @@ use std::cell::RefCell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use arcstr::ArcStr;
@@ -47,8 +46,16 @@ thread_local! {
 
 /// Every immortal string of the process, so a later scope (another parse, another thread) reuses
 /// them instead of spending the budget again.
-static IMMORTAL: Mutex<Option<HashSet<ArcStr>>> = Mutex::new(None);
-static IMMORTAL_SPENT: AtomicUsize = AtomicUsize::new(0);
+static IMMORTAL: Mutex<Immortals> = Mutex::new(Immortals {
+    table: None,
+    spent: 0,
+});
+
+struct Immortals {
+    table: Option<HashSet<ArcStr>>,
+    /// Of [`IMMORTAL_BUDGET`].
+    spent: usize,
+}
 
 /// Runs `f` with interning on for this thread; the table is dropped afterwards, so its memory is
 /// bounded by the distinct strings of one parse.
@@ -89,19 +96,16 @@ impl Sym {
     /// The process's immortal copy of `text`, made if the budget allows; otherwise an ordinary
     /// reference-counted one. For values that repeat across cases and threads.
     pub fn immortal(text: &str) -> Self {
-        let mut guard = IMMORTAL
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let table = guard.get_or_insert_with(HashSet::default);
+        let mut immortals = immortals();
+        let Immortals { table, spent } = &mut *immortals;
+        let table = table.get_or_insert_with(HashSet::default);
         if let Some(kept) = table.get(text) {
             return Sym(kept.clone());
         }
         let sym = Sym::unique(text);
-        // Only read and written under the lock; atomic so it needs no `unsafe` static.
-        let spent = IMMORTAL_SPENT.load(Ordering::Relaxed);
         let cost = text.len().saturating_add(IMMORTAL_ENTRY_COST);
         if spent.saturating_add(cost) <= IMMORTAL_BUDGET {
-            IMMORTAL_SPENT.store(spent + cost, Ordering::Relaxed);
+            *spent += cost;
             sym.0.leak();
             table.insert(sym.0.clone());
         }
@@ -121,6 +125,13 @@ impl Sym {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The process's immortal strings; a panic elsewhere while it was held leaves it usable.
+fn immortals() -> std::sync::MutexGuard<'static, Immortals> {
+    IMMORTAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl PartialEq for Sym {
@@ -277,20 +288,20 @@ mod tests {
     #[test]
     fn a_string_beyond_the_budget_stays_reference_counted_and_spends_nothing() {
         let big = "x".repeat(IMMORTAL_BUDGET + 1);
-        let before = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        let before = immortals().spent;
         let sym = Sym::immortal(&big);
         assert!(!sym.is_immortal());
         assert_eq!(sym.as_str(), big);
-        assert!(IMMORTAL_SPENT.load(Ordering::Relaxed) >= before);
-        assert!(IMMORTAL_SPENT.load(Ordering::Relaxed) <= IMMORTAL_BUDGET);
+        assert!(immortals().spent >= before);
+        assert!(immortals().spent <= IMMORTAL_BUDGET);
     }
 
     #[test]
     fn an_immortal_string_spends_its_text_and_its_entry_from_the_budget() {
         let text = "an-immortal-string-counted-with-its-entry";
-        let before = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        let before = immortals().spent;
         let sym = Sym::immortal(text);
-        let after = IMMORTAL_SPENT.load(Ordering::Relaxed);
+        let after = immortals().spent;
         if sym.is_immortal() {
             assert!(after - before >= text.len() + IMMORTAL_ENTRY_COST);
         }

@@ -14,11 +14,10 @@
 //! [`Transaction::sync`](crate::journal::Transaction::sync) fsyncs these files with the others.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{open_log, FileId, Opening, Transaction};
+use super::{append_reopened, FileId, Opening, Transaction};
 use crate::early_sync::{start_write_back, EARLY_SYNC_BYTES};
 use crate::writer::Opened;
 use crate::{Error, Result};
@@ -89,18 +88,15 @@ impl Appender {
                 message: format!("file {} was not lent to this appender", id.0),
             });
         };
-        let once;
+        let reopened;
         let handle: Option<&File> = if lent.keep_open {
             self.opened.write(id.0, &lent.path, &lent.opening, bytes)?;
             self.opened.handle(id.0).map(|h| &**h)
         } else {
-            let file = open_log(&lent.path, &lent.opening, &mut self.opened.new_dirs)?;
-            (&file)
-                .write_all(bytes)
-                .map_err(|e| Error::io("append to", &*lent.path, e))?;
+            reopened =
+                append_reopened(&lent.path, &lent.opening, bytes, &mut self.opened.new_dirs)?;
             lent.opening = lent.opening.after_first();
-            once = file;
-            Some(&once)
+            Some(&reopened)
         };
         lent.written = true;
         lent.unsynced += bytes.len() as u64;
@@ -157,11 +153,7 @@ impl Transaction {
             if file.lent {
                 return Err(lent_error(&file.path));
             }
-            let opening = Opening::new(
-                Arc::clone(&self.dir),
-                file.created && !file.touched,
-                file.torn_tail && !file.touched,
-            );
+            let opening = file.opening(&self.dir);
             let pending = std::mem::take(&mut file.buf);
             file.lent = true;
             let handle = self.returned.take(id.0);

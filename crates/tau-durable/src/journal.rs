@@ -29,10 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic;
 use crate::writer::{Opened, Writer};
+use crate::{Error, Result};
 
 #[path = "appender.rs"]
 mod appender;
-use crate::{Error, Result};
 use appender::lent_error;
 pub use appender::Appender;
 
@@ -378,25 +378,43 @@ fn flush(
     if file.buf.is_empty() {
         return Ok(());
     }
-    // What a first append needs (directories, the newline after a torn line) happens once, with
-    // the file's first buffer, so nothing of it can be ahead of the newline.
-    let opening = Opening::new(
-        Arc::clone(root),
-        file.created && !file.touched,
-        file.torn_tail && !file.touched,
-    );
+    let opening = file.opening(root);
     file.touched = true;
     if file.keep_open {
         let full = std::mem::take(&mut file.buf);
         file.buf = writer.write(index, &file.path, opening, full)?;
     } else {
-        let handle = open_log(&file.path, &opening, new_entries)?;
-        (&handle)
-            .write_all(&file.buf)
-            .map_err(|e| Error::io("append to", &*file.path, e))?;
+        append_reopened(&file.path, &opening, &file.buf, new_entries)?;
         file.buf.clear();
     }
     Ok(())
+}
+
+impl Pending {
+    /// How the file opens for its next append. What a first append needs (directories, the
+    /// newline after a torn line) happens once, with the file's first bytes, so nothing of it can
+    /// be ahead of the newline.
+    fn opening(&self, root: &Arc<Path>) -> Opening {
+        Opening::new(
+            Arc::clone(root),
+            self.created && !self.touched,
+            self.torn_tail && !self.touched,
+        )
+    }
+}
+
+/// Opens a log that is not kept open, appends `bytes` and returns the handle.
+pub(crate) fn append_reopened(
+    path: &Path,
+    opening: &Opening,
+    bytes: &[u8],
+    new_entries: &mut BTreeSet<PathBuf>,
+) -> Result<fs::File> {
+    let handle = open_log(path, opening, new_entries)?;
+    (&handle)
+        .write_all(bytes)
+        .map_err(|e| Error::io("append to", path, e))?;
+    Ok(handle)
 }
 
 fn last_byte(path: &Path, len: u64) -> Result<u8> {

@@ -4,9 +4,9 @@
 //! constraint profile stored once), kept in the recent window `state.json` holds. A completed case
 //! leaves its key digest in the processed-key history and its key in the recent window
 //! ([`History`]). Every case leaves a log entry and a context line in its blueprint's channel
-//! store (a [`Channel`] each). None of this feeds back into how the next case is evaluated, which is what
-//! lets [`super::render`] do each on a thread of its own; the bytes are those the runner would
-//! have written itself, in the same order per file.
+//! store (a [`Channel`] each). None of this feeds back into how the next case is evaluated,
+//! which is what lets [`super::render`] do each on a thread of its own; the bytes are those the
+//! runner would have written itself, in the same order per file.
 //!
 //! Each file's lines go into a buffer of its own ([`Buffers`]); a full one ([`CHUNK`] bytes) is
 //! appended by the lane's thread itself and then refilled in place.
