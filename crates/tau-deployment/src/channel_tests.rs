@@ -148,7 +148,7 @@ fn assert_lines_match(cases: Vec<Case>) {
         name: "t".into(),
         description: None,
         cases,
-        sha256: String::new(),
+        sha256: Default::default(),
     };
     let limits = Limits::default();
     let mut seen = 0;

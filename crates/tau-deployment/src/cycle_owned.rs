@@ -132,7 +132,7 @@ mod tests {
             name: "f".into(),
             description: None,
             cases,
-            sha256: String::new(),
+            sha256: Default::default(),
         }
     }
 

@@ -28,7 +28,7 @@ fn fixture(cases: Vec<Case>) -> Fixture {
         name: "t".into(),
         description: None,
         cases,
-        sha256: String::new(),
+        sha256: Default::default(),
     }
 }
 

@@ -5,6 +5,9 @@
 //! (when asked) must come from a live backend rather than the fixture's own expectations. These
 //! types are the vocabulary the runner records and the status reader checks.
 
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -93,13 +96,75 @@ impl RunRecord {
 
 /// The digest that identifies a fixture: lower-case hex SHA-256 of its exact bytes.
 pub fn fixture_digest(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(Sha256::digest(bytes).into())
+}
+
+/// Lower-case hex of a SHA-256 value.
+pub(crate) fn hex(digest: [u8; 32]) -> String {
     let mut out = String::with_capacity(64);
     for byte in digest {
         out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
         out.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
     }
     out
+}
+
+/// A fixture's [`fixture_digest`], known already or still being computed by a thread of its own.
+///
+/// A fixture loaded from a file is hashed beside its parse, at idle priority, so the hash takes
+/// only the time the parse and the run leave a core idle; [`FixtureDigest::get`] waits for it
+/// (a runner asks when it records the run). Clones share the one computation.
+#[derive(Clone, Default)]
+pub struct FixtureDigest(Arc<Slot>);
+
+#[derive(Default)]
+struct Slot {
+    hex: OnceLock<String>,
+    pending: Mutex<Option<JoinHandle<[u8; 32]>>>,
+}
+
+impl FixtureDigest {
+    /// A digest already computed: `hex` is lower-case hex.
+    pub fn ready(hex: String) -> Self {
+        let slot = Slot::default();
+        let _ = slot.hex.set(hex);
+        FixtureDigest(Arc::new(slot))
+    }
+
+    /// The digest `thread` returns once it has hashed every byte.
+    pub(crate) fn pending(thread: JoinHandle<[u8; 32]>) -> Self {
+        FixtureDigest(Arc::new(Slot {
+            hex: OnceLock::new(),
+            pending: Mutex::new(Some(thread)),
+        }))
+    }
+
+    /// The lower-case hex digest, waiting for the hashing thread if it is still at work. A panic
+    /// of that thread (it only hashes) is resumed here.
+    pub fn get(&self) -> &str {
+        self.0.hex.get_or_init(|| {
+            let thread = self
+                .0
+                .pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            match thread.map(JoinHandle::join) {
+                Some(Ok(digest)) => hex(digest),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => String::new(),
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for FixtureDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.hex.get() {
+            Some(hex) => f.write_str(hex),
+            None => f.write_str("<being computed>"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::Outcome;
+use crate::evidence::FixtureDigest;
 use crate::request::{Request, SimulatedFailure};
 use crate::sym::{self, Sym};
 use crate::Error;
@@ -34,7 +35,7 @@ pub struct Fixture {
     /// [`crate::evidence::fixture_digest`] of the bytes this fixture was parsed from; the run
     /// records it so a gate reader can prove which fixture its evidence came from.
     #[serde(skip)]
-    pub sha256: String,
+    pub sha256: FixtureDigest,
 }
 
 /// One deployment case: the request and what it must produce.
@@ -226,7 +227,7 @@ impl Fixture {
             Ok(mut fixture) => {
                 let problems = fixture.problems();
                 if problems.is_empty() {
-                    fixture.sha256 = crate::evidence::fixture_digest(bytes);
+                    fixture.sha256 = FixtureDigest::ready(crate::evidence::fixture_digest(bytes));
                     Ok(fixture)
                 } else {
                     Err(problems)

@@ -7,9 +7,9 @@
 //! times slower. Here each element is parsed from an in-memory slice of the current chunk, so the
 //! parse runs at slice speed while only one chunk of text is alive at a time.
 //!
-//! The file is read and hashed by a second thread, a chunk ahead of the parse: the SHA-256 of 34 MB
-//! and the copies out of the page cache were a sixth of the parse, and the parse holds up
-//! everything after it.
+//! The file is read by a second thread, a chunk ahead of the parse (the copies out of the page
+//! cache were a sixth of the parse, and the parse holds up everything after it), and hashed by a
+//! third one that stays out of the parse's way ([`hash`]).
 //!
 //! This path only ever says "valid" or "not valid here": any doubt (a syntax error, an unknown or
 //! repeated field) returns [`Outcome::Invalid`] and the caller re-reads the document the slow way,
@@ -17,13 +17,18 @@
 //! whole-document parse would have accepted.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::{Case, Fixture};
+use crate::evidence::FixtureDigest;
+
+#[path = "fixture_hash.rs"]
+mod hash;
+use hash::{Block, Hasher, Pool};
 
 #[path = "fixture_split.rs"]
 mod split;
@@ -50,10 +55,7 @@ pub(super) enum Outcome {
 /// A window onto the source: `buf[pos..]` is text not yet consumed.
 struct Chunks {
     /// Blocks of the source as the reader thread read them; an empty block is the end.
-    blocks: Receiver<io::Result<Vec<u8>>>,
-    /// Read blocks go back to the reader to be filled again: a fresh 4 MB buffer per block cost
-    /// more in page faults than the read itself.
-    spent: Sender<Vec<u8>>,
+    blocks: Receiver<io::Result<Arc<Block>>>,
     buf: Vec<u8>,
     pos: usize,
     /// Offset in the whole input of `buf[0]`.
@@ -77,31 +79,26 @@ impl From<io::Error> for Stop {
 
 type Step<T> = Result<T, Stop>;
 
-/// Reads `src` in blocks of at most [`BLOCK`] bytes, hashing each, and hands them over until the end (an
-/// empty block) or until the parse stops taking them. Returns the digest of every byte read.
+/// Reads `src` in blocks of at most [`BLOCK`] bytes and hands each to the hash and to the parse,
+/// until the end (an empty block) or until the parse stops taking them. Returns the digest of
+/// every byte read.
 fn read_ahead(
     mut src: impl Read,
     chunk: u64,
-    blocks: SyncSender<io::Result<Vec<u8>>>,
-    spent: Receiver<Vec<u8>>,
-) -> [u8; 32] {
-    let mut hasher = Sha256::new();
+    blocks: SyncSender<io::Result<Arc<Block>>>,
+) -> FixtureDigest {
+    let mut hasher = Hasher::start();
     // Blocks smaller than a parse chunk keep the buffers in flight (and their pages) few.
     let block = chunk.min(BLOCK);
-    let block_size = usize::try_from(block).unwrap_or(usize::MAX);
+    let mut pool = Pool::new(usize::try_from(block).unwrap_or(usize::MAX));
     loop {
-        let mut block_buf = match spent.try_recv() {
-            Ok(mut spent) => {
-                spent.clear();
-                spent
-            }
-            Err(_) => Vec::with_capacity(block_size),
-        };
-        match (&mut src).take(block).read_to_end(&mut block_buf) {
+        let mut bytes = pool.take();
+        match (&mut src).take(block).read_to_end(&mut bytes) {
             Ok(_) => {
-                hasher.update(&block_buf);
-                let end = block_buf.is_empty();
-                if blocks.send(Ok(block_buf)).is_err() || end {
+                let end = bytes.is_empty();
+                let block = pool.block(bytes);
+                hasher.add(&block);
+                if blocks.send(Ok(block)).is_err() || end {
                     break;
                 }
             }
@@ -111,7 +108,7 @@ fn read_ahead(
             }
         }
     }
-    hasher.finalize().into()
+    hasher.finish()
 }
 
 impl Chunks {
@@ -141,14 +138,9 @@ impl Chunks {
                 break;
             }
             read += block.len() as u64;
-            let spent = if self.buf.is_empty() {
-                std::mem::replace(&mut self.buf, block)
-            } else {
-                self.buf.extend_from_slice(&block);
-                block
-            };
-            // A reader that has finished no longer takes buffers back; this one is then freed.
-            let _ = self.spent.send(spent);
+            // Copied, since the hash may still be reading the block; dropping it here gives the
+            // buffer back once the hash is done too.
+            self.buf.extend_from_slice(&block);
         }
         Ok(read > 0)
     }
@@ -235,11 +227,9 @@ fn parse_in_chunks(
     std::thread::scope(|scope| {
         // Two blocks in flight: the reader stays ahead without holding much of the file.
         let (sender, blocks) = mpsc::sync_channel(2);
-        let (spent, reuse) = mpsc::channel();
-        let reader = scope.spawn(move || read_ahead(src, chunk, sender, reuse));
+        let reader = scope.spawn(move || read_ahead(src, chunk, sender));
         let mut chunks = Chunks {
             blocks,
-            spent,
             buf: Vec::new(),
             pos: 0,
             base: 0,
@@ -261,7 +251,7 @@ fn parse_in_chunks(
             .map_err(|_| io::Error::other("the fixture reader thread panicked"))?;
         match parsed {
             Ok(mut fixture) => {
-                fixture.sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+                fixture.sha256 = digest;
                 Ok(Outcome::Parsed(fixture))
             }
             Err(Stop::Invalid) => Ok(Outcome::Invalid),

@@ -323,7 +323,7 @@ fn load_digests_exactly_the_bytes_parse_sees() {
     std::fs::write(&path, &text).unwrap();
     let loaded = Fixture::load(&path).unwrap();
     assert_eq!(
-        loaded.sha256,
+        loaded.sha256.get(),
         crate::evidence::fixture_digest(text.as_bytes())
     );
     assert_eq!(loaded.cases, Fixture::parse(text.as_bytes()).unwrap().cases);

@@ -19,7 +19,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
@@ -167,6 +166,7 @@ pub fn run(
     let legacy = migrate::Legacy::of(&state)?;
     let totals = legacy.totals.clone();
 
+    // Possibly still being hashed: asked for once the run is recorded.
     let fixture_sha256 = fixture.sha256;
     let (queue, skipped) = {
         let processed = Processed::load(dir, &state, &fixture.cases)?;
@@ -232,7 +232,7 @@ pub fn run(
     // Each lane writes its own files: the channel store's logs, its context lines, the history.
     let log_lines = Channel::new(now, logs, channel::write_log_entry);
     let context_lines = Channel::new(now, contexts, channel::write_context_line);
-    let history_lines = History::new(history_files, line_cache, totals, cap, queue.len());
+    let history_lines = History::new(now, history_files, line_cache, totals, cap, queue.len());
     let log_out = tx.lend(&log_lines.file_ids())?;
     let context_out = tx.lend(&context_lines.file_ids())?;
     let history_out = tx.lend(&[PROCESSED, ROLLOUTS, PROFILES])?;
@@ -240,6 +240,7 @@ pub fn run(
         let mut log_lines = render::Renderer::spawn(scope, log_lines, log_out);
         let mut context_lines = render::Renderer::spawn(scope, context_lines, context_out);
         let mut history_lines = render::Renderer::spawn(scope, history_lines, history_out);
+        let mut batches = render::Batches::new();
         let mut sink = |result: CaseResult<'static>| -> Result<()> {
             if let Disposition::ContractMismatch(_) = &result.disposition {
                 contract_failures.extend(result.failure());
@@ -247,12 +248,23 @@ pub fn run(
             if options.keep_case_reports {
                 cases.push(case_report(&result));
             }
-            history_lines.push(output::entry(&result, now))?;
-            let result = Arc::new(result);
-            log_lines.push(Arc::clone(&result))?;
-            context_lines.push(result)
+            match batches.push(result) {
+                Some(batch) => hand_over(
+                    &batch,
+                    &mut history_lines,
+                    [&mut log_lines, &mut context_lines],
+                ),
+                None => Ok(()),
+            }
         };
         let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
+        if let Some(batch) = batches.rest() {
+            hand_over(
+                &batch,
+                &mut history_lines,
+                [&mut log_lines, &mut context_lines],
+            )?;
+        }
         let (history_out, kept) = history_lines.finish()?;
         tx.take_back(history_out);
         for lines in [log_lines, context_lines] {
@@ -292,7 +304,7 @@ pub fn run(
         started_unix_ms: now,
         finished_unix_ms: now_unix_ms().max(now),
         driver: driver.kind(),
-        fixture_sha256,
+        fixture_sha256: fixture_sha256.get().to_owned(),
         cases_discovered: counts.discovered,
         cases_evaluated: counts.queued,
         cases_applied: counts.applied,
@@ -354,6 +366,16 @@ pub fn run(
         skipped,
         run,
     })
+}
+
+/// Hands `batch` to every lane.
+fn hand_over(
+    batch: &render::Batch,
+    history: &mut render::Renderer<'_, History>,
+    channels: [&mut render::Renderer<'_, Channel>; 2],
+) -> Result<()> {
+    history.send(batch)?;
+    channels.into_iter().try_for_each(|lane| lane.send(batch))
 }
 
 fn cycle_report(

@@ -126,7 +126,7 @@ fn validate(args: &ValidateArgs, out: &mut Out) -> Result<ExitCode> {
             "name": fixture.name,
             "schema_version": fixture.schema_version,
             "cases": fixture.cases.len(),
-            "fixture_sha256": fixture.sha256,
+            "fixture_sha256": fixture.sha256.get(),
         }))?;
     } else {
         out.line(&format!(
@@ -134,7 +134,7 @@ fn validate(args: &ValidateArgs, out: &mut Out) -> Result<ExitCode> {
             args.fixture.display(),
             fixture.name,
             fixture.cases.len(),
-            fixture.sha256
+            fixture.sha256.get()
         ))?;
     }
     Ok(ExitCode::SUCCESS)

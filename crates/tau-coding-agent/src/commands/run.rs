@@ -245,7 +245,7 @@ fn dry_run(
     if json {
         out.json(&json!({
             "fixture": fixture.name,
-            "fixture_sha256": fixture.sha256,
+            "fixture_sha256": fixture.sha256.get(),
             "dry_run": true,
             "to_apply": preview.to_apply,
             "already_applied": preview.already_applied,
@@ -263,7 +263,7 @@ fn dry_run(
         "deployment runner dry-run: fixture={} fixture_sha256={} would_apply={} already_applied={} deferred={} \
          state_written=false",
         fixture.name,
-        fixture.sha256,
+        fixture.sha256.get(),
         preview.to_apply.len(),
         preview.already_applied,
         preview.deferred

@@ -12,7 +12,6 @@
 //! appended by the lane's thread itself and then refilled in place.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use tau_durable::journal::{Appender, FileId, CHUNK};
@@ -28,12 +27,10 @@ use crate::Result;
 
 /// One kind of per-case output, produced and written on a render thread.
 pub(super) trait Lane: Send {
-    /// What the runner hands over per case.
-    type Item: Send;
     /// What the runner gets back once every case is out.
     type Kept: Send;
-    /// Renders `item`, appending each buffer that filled up through `out`; frees the item.
-    fn take(&mut self, item: Self::Item, out: &mut Appender) -> Result<()>;
+    /// Renders `result`, appending each buffer that filled up through `out`.
+    fn take(&mut self, result: &CaseResult<'static>, out: &mut Appender) -> Result<()>;
     /// Appends every line still buffered and returns what the run keeps.
     fn finish(self, out: &mut Appender) -> Result<Self::Kept>;
 }
@@ -107,25 +104,17 @@ impl Channel {
 }
 
 impl Lane for Channel {
-    type Item = Arc<CaseResult<'static>>;
     type Kept = ();
 
-    fn take(&mut self, result: Arc<CaseResult<'static>>, out: &mut Appender) -> Result<()> {
+    fn take(&mut self, result: &CaseResult<'static>, out: &mut Appender) -> Result<()> {
         let file = self.files[result.case.blueprint_id.as_str()];
-        (self.render)(self.bufs.of(file), &result, self.now);
+        (self.render)(self.bufs.of(file), result, self.now);
         self.bufs.write_if_full(file, out)
     }
 
     fn finish(self, out: &mut Appender) -> Result<()> {
         self.bufs.finish(out)
     }
-}
-
-/// What a case leaves in the history: its key once completed, its record once applied.
-pub(super) struct Entry {
-    pub key: Sym,
-    pub completed: bool,
-    pub record: Option<RolloutRecord>,
 }
 
 /// What the run keeps once every case is out: the totals and the windows for `state.json`.
@@ -138,6 +127,8 @@ pub(super) struct Kept {
 
 /// The history lines, totals and recent windows of every case.
 pub(super) struct History {
+    /// The time every rollout record of the run is stamped with.
+    now: u64,
     files: HistoryFiles,
     line_cache: LineCache,
     profile_line: Vec<u8>,
@@ -151,6 +142,7 @@ impl History {
     /// `totals` are those of the history before this run; `cap` bounds the processed-key window;
     /// `queued` cases are to come.
     pub(super) fn new(
+        now: u64,
         files: HistoryFiles,
         line_cache: LineCache,
         totals: Totals,
@@ -158,6 +150,7 @@ impl History {
         queued: usize,
     ) -> Self {
         History {
+            now,
             files,
             line_cache,
             profile_line: Vec::new(),
@@ -173,12 +166,14 @@ impl History {
 }
 
 impl Lane for History {
-    type Item = Entry;
     type Kept = Kept;
 
-    fn take(&mut self, entry: Entry, out: &mut Appender) -> Result<()> {
+    fn take(&mut self, result: &CaseResult<'static>, out: &mut Appender) -> Result<()> {
         let files = self.files;
-        if let Some(record) = entry.record {
+        if let (Disposition::Applied, Some(accepted)) =
+            (&result.disposition, result.response.accepted())
+        {
+            let record = super::record::rollout_record(result, accepted, self.now);
             self.kept.totals.add_rollout(&record)?;
             line::write_line(
                 self.bufs.of(files.rollouts),
@@ -197,17 +192,17 @@ impl Lane for History {
             }
             window.push_back(record);
         }
-        if entry.completed {
+        if result.disposition.is_completed() {
             self.kept.totals.add_processed(1)?;
             self.bufs
                 .of(files.processed)
-                .extend_from_slice(&history::key_digest(&entry.key));
+                .extend_from_slice(&history::key_digest(&result.key));
             self.bufs.write_if_full(files.processed, out)?;
             let window = &mut self.kept.recent_keys;
             if window.len() == self.cap {
                 window.pop_front();
             }
-            window.push_back(entry.key);
+            window.push_back(result.key.clone());
         }
         Ok(())
     }
@@ -215,20 +210,5 @@ impl Lane for History {
     fn finish(self, out: &mut Appender) -> Result<Kept> {
         self.bufs.finish(out)?;
         Ok(self.kept)
-    }
-}
-
-/// The history entry of `result`, its record stamped `now`.
-pub(super) fn entry(result: &CaseResult<'_>, now: u64) -> Entry {
-    let record = match (&result.disposition, result.response.accepted()) {
-        (Disposition::Applied, Some(accepted)) => {
-            Some(super::record::rollout_record(result, accepted, now))
-        }
-        _ => None,
-    };
-    Entry {
-        key: result.key.clone(),
-        completed: result.disposition.is_completed(),
-        record,
     }
 }
