@@ -29,11 +29,11 @@ type Run = (Vec<Case>, usize);
 
 /// The main parse's side of the helper.
 pub(super) struct Splitter {
-    jobs: Sender<(u64, Vec<u8>)>,
+    jobs: Sender<(u64, String)>,
     /// Each job's result, with the job's text buffer back for the next job: a fresh copy of
     /// megabytes of text per job cost the main parse its page faults.
-    results: Receiver<(u64, Run, Vec<u8>)>,
-    spare: Option<Vec<u8>>,
+    results: Receiver<(u64, Run, String)>,
+    spare: Option<String>,
     /// The guess being worked on: its job id and its offset in the whole input.
     pending: Option<(u64, u64)>,
     next_id: u64,
@@ -44,7 +44,7 @@ pub(super) struct Splitter {
 impl Splitter {
     /// Starts the helper thread in `scope`.
     pub(super) fn spawn<'scope>(scope: &'scope Scope<'scope, '_>, min_text: usize) -> Self {
-        let (jobs, inbox) = mpsc::channel::<(u64, Vec<u8>)>();
+        let (jobs, inbox) = mpsc::channel::<(u64, String)>();
         let (results, outbox) = mpsc::channel();
         scope.spawn(move || {
             // Its own interning table: strings repeat within the helper's cases as they do in
@@ -72,7 +72,7 @@ impl Splitter {
     /// offset `now` of the whole input, with `rest` the unparsed text from there. Returns the
     /// helper's run when its guess is exactly this offset; otherwise may hand the helper a new
     /// guess in `rest`.
-    pub(super) fn at_separator(&mut self, now: u64, rest: &[u8]) -> Option<Run> {
+    pub(super) fn at_separator(&mut self, now: u64, rest: &str) -> Option<Run> {
         if let Some((id, at)) = self.pending {
             if at == now {
                 self.pending = None;
@@ -89,12 +89,13 @@ impl Splitter {
             }
         }
         if self.pending.is_none() && rest.len() >= self.min_text.max(2) {
-            if let Some(start) = guess(rest, rest.len() / 2) {
+            if let Some(start) = guess(rest.as_bytes(), rest.len() / 2) {
                 let id = self.next_id;
                 self.next_id += 1;
                 let mut text = self.spare.take().unwrap_or_default();
                 text.clear();
-                text.extend_from_slice(&rest[start..]);
+                // Right after a `,`: a character boundary.
+                text.push_str(&rest[start..]);
                 if self.jobs.send((id, text)).is_ok() {
                     self.pending = Some((id, now + start as u64));
                 }
@@ -137,12 +138,12 @@ fn guess(text: &[u8], from: usize) -> Option<usize> {
 
 /// Parses elements from the start of `text` as the sequential parse does (one value, whitespace,
 /// a `,`), keeping only elements followed by a `,`: those are complete whatever follows.
-fn parse_run(text: &[u8]) -> Run {
+fn parse_run(text: &str) -> Run {
     let mut cases = Vec::new();
     let mut consumed = 0;
     loop {
-        let rest = &text[consumed..];
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Case>();
+        let rest = &text.as_bytes()[consumed..];
+        let mut stream = serde_json::Deserializer::from_str(&text[consumed..]).into_iter::<Case>();
         let Some(Ok(case)) = stream.next() else {
             break;
         };

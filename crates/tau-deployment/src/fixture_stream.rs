@@ -53,10 +53,15 @@ pub(super) enum Outcome {
 }
 
 /// A window onto the source: `buf[pos..]` is text not yet consumed.
+///
+/// The text is checked to be UTF-8 once, as it arrives, and parsed as `str`: `serde_json` then
+/// skips checking each string it reads, which was as much work again as finding its end.
 struct Chunks {
     /// Blocks of the source as the reader thread read them; an empty block is the end.
     blocks: Receiver<io::Result<Arc<Block>>>,
-    buf: Vec<u8>,
+    buf: String,
+    /// The start of a character the last block cut off, completed by the next.
+    cut: Vec<u8>,
     pos: usize,
     /// Offset in the whole input of `buf[0]`.
     base: u64,
@@ -111,15 +116,48 @@ fn read_ahead(
     hasher.finish()
 }
 
+/// Appends `bytes` to `text`, completing first a character the previous block cut off (`cut`)
+/// and keeping in `cut` one this block cuts off. Bytes that are not UTF-8 make the input
+/// [`Stop::Invalid`]; the whole-document parse then says where.
+fn push_utf8(text: &mut String, cut: &mut Vec<u8>, mut bytes: &[u8]) -> Step<()> {
+    while !cut.is_empty() {
+        let Some((&next, rest)) = bytes.split_first() else {
+            return Ok(());
+        };
+        cut.push(next);
+        bytes = rest;
+        match std::str::from_utf8(cut) {
+            Ok(whole) => {
+                text.push_str(whole);
+                cut.clear();
+            }
+            Err(e) if e.error_len().is_some() => return Err(Stop::Invalid),
+            Err(_) => {}
+        }
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => text.push_str(valid),
+        Err(e) => {
+            let (valid, rest) = bytes.split_at(e.valid_up_to());
+            text.push_str(std::str::from_utf8(valid).map_err(|_| Stop::Invalid)?);
+            if e.error_len().is_some() {
+                return Err(Stop::Invalid);
+            }
+            cut.extend_from_slice(rest);
+        }
+    }
+    Ok(())
+}
+
 impl Chunks {
     /// Drops consumed text and reads the next chunk after what is left. False at end of input.
-    fn fill(&mut self) -> io::Result<bool> {
+    fn fill(&mut self) -> Step<bool> {
         self.fill_at_least(0)
     }
 
     /// Reads the next chunk, or at least `at_least` bytes, so a value larger than a chunk is
     /// re-parsed a logarithmic number of times, not once per chunk.
-    fn fill_at_least(&mut self, at_least: u64) -> io::Result<bool> {
+    fn fill_at_least(&mut self, at_least: u64) -> Step<bool> {
         if self.eof {
             return Ok(false);
         }
@@ -135,12 +173,16 @@ impl Chunks {
                 .map_err(|_| io::Error::other("the fixture reader thread stopped"))??;
             if block.is_empty() {
                 self.eof = true;
+                if !self.cut.is_empty() {
+                    // The input ends inside a character.
+                    return Err(Stop::Invalid);
+                }
                 break;
             }
             read += block.len() as u64;
             // Copied, since the hash may still be reading the block; dropping it here gives the
             // buffer back once the hash is done too.
-            self.buf.extend_from_slice(&block);
+            push_utf8(&mut self.buf, &mut self.cut, &block)?;
         }
         Ok(read > 0)
     }
@@ -159,9 +201,9 @@ impl Chunks {
     }
 
     /// The next byte that is not JSON whitespace, not consumed; `None` at end of input.
-    fn peek(&mut self) -> io::Result<Option<u8>> {
+    fn peek(&mut self) -> Step<Option<u8>> {
         loop {
-            while let Some(&b) = self.buf.get(self.pos) {
+            while let Some(&b) = self.buf.as_bytes().get(self.pos) {
                 if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
                     return Ok(Some(b));
                 }
@@ -189,7 +231,7 @@ impl Chunks {
     fn value<T: DeserializeOwned>(&mut self) -> Step<T> {
         loop {
             let rest = &self.buf[self.pos..];
-            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
             let parsed = stream.next();
             let end = stream.byte_offset();
             match parsed {
@@ -230,7 +272,8 @@ fn parse_in_chunks(
         let reader = scope.spawn(move || read_ahead(src, chunk, sender));
         let mut chunks = Chunks {
             blocks,
-            buf: Vec::new(),
+            buf: String::new(),
+            cut: Vec::new(),
             pos: 0,
             base: 0,
             eof: false,

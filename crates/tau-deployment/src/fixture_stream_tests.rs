@@ -152,3 +152,44 @@ proptest::proptest! {
         proptest::prop_assert_eq!(streamed(text, chunk).map(|f| f.cases), expected);
     }
 }
+
+/// The streamed parse of raw bytes, with a helper: `None` when refused.
+fn streamed_bytes(bytes: &[u8], chunk: u64) -> Option<Fixture> {
+    match sym::scope(|| parse_in_chunks(bytes, bytes.len() as u64, chunk, Some(0))).unwrap() {
+        Outcome::Parsed(fixture) => Some(fixture),
+        Outcome::Invalid => None,
+    }
+}
+
+#[test]
+fn characters_cut_by_any_block_boundary_are_read_whole() {
+    let text = VALID
+        .replace(r#""description": "d""#, r#""description": "déjà vu ✓ 🚀""#)
+        .replace(r#""region":"r","container"#, r#""region":"ü-1","container"#);
+    let expected = whole(&text).expect("valid");
+    for chunk in 1..24 {
+        let got = streamed(&text, chunk).unwrap_or_else(|| panic!("chunk {chunk} refused"));
+        assert_eq!(got.cases, expected.cases, "chunk {chunk}");
+        assert_eq!(got.description, expected.description, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_refused_wherever_they_are() {
+    let valid = VALID.as_bytes();
+    // A lone continuation byte in the description.
+    let mut in_a_string = VALID.replacen("\"d\"", "\"d?\"", 1).into_bytes();
+    let at = in_a_string.iter().position(|&b| b == b'?').unwrap();
+    in_a_string[at] = 0xbf;
+    let mut cut_at_the_end = valid.to_vec();
+    cut_at_the_end.extend_from_slice(&[0xe2, 0x82]);
+    for bytes in [in_a_string, cut_at_the_end] {
+        assert!(
+            sym::scope(|| serde_json::from_slice::<Fixture>(&bytes)).is_err(),
+            "the whole-document parse refuses it too"
+        );
+        for chunk in [1, 2, 3, 5, 64, 1 << 20] {
+            assert!(streamed_bytes(&bytes, chunk).is_none(), "chunk {chunk}");
+        }
+    }
+}
