@@ -111,9 +111,9 @@ pub(crate) fn hex(digest: [u8; 32]) -> String {
 
 /// A fixture's [`fixture_digest`], known already or still being computed by a thread of its own.
 ///
-/// A fixture loaded from a file is hashed beside its parse, at idle priority, so the hash takes
-/// only the time the parse and the run leave a core idle; [`FixtureDigest::get`] waits for it
-/// (a runner asks when it records the run). Clones share the one computation.
+/// A fixture loaded from a file is hashed by a thread of its own beside its parse, so the parse
+/// never waits for the hash; [`FixtureDigest::get`] waits for it (a runner asks when it records
+/// the run). Clones share the one computation.
 #[derive(Clone, Default)]
 pub struct FixtureDigest(Arc<Slot>);
 

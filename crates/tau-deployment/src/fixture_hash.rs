@@ -3,11 +3,15 @@
 //! The SHA-256 of a fixture names the evidence a run records, so it must be of exactly the bytes
 //! that were parsed. Hashed by the thread that reads the file, it held up the parse, which waited
 //! for each block: 20 ms of the 80–100 ms a 100,000-case fixture took to load. Here each block the
-//! reader reads is shared ([`Block`]) between the parse and a hashing thread that runs at idle
-//! priority: it gets a core only when the parse and the run after it leave one free, and the
-//! digest is asked for ([`FixtureDigest::get`]) only when the run is recorded. A block is freed
-//! (back to the reader's [`Pool`]) when both are done with it; once [`MAX_BLOCKS`] are alive the
-//! reader waits, the parse then runs out of text, and the core it leaves is the hash's.
+//! reader reads is shared ([`Block`]) between the parse and a hashing thread of its own, and the
+//! digest is asked for ([`FixtureDigest::get`]) only when the run is recorded: the hash runs
+//! while the parse, the checks and the run leave a core to it. A block is freed (back to the
+//! reader's [`Pool`]) when both are done with it; once [`MAX_BLOCKS`] are alive the reader waits
+//! for the hash to catch up.
+//!
+//! The thread keeps its normal priority. At idle priority it gained about 1% on an idle machine,
+//! and on a busy one it hardly ran at all, so that the parse, waiting for buffers the hash held,
+//! took seconds.
 
 use std::ops::Deref;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -96,7 +100,7 @@ impl Pool {
 
 /// Where the reader's blocks are hashed.
 pub(super) enum Hasher {
-    /// On a thread of its own, at idle priority.
+    /// On a thread of its own.
     Thread(SyncSender<Arc<Block>>, std::thread::JoinHandle<[u8; 32]>),
     /// In the reader, where no thread can be started.
     Inline(Sha256),
@@ -110,7 +114,6 @@ impl Hasher {
         let spawned = std::thread::Builder::new()
             .name("fixture-sha256".into())
             .spawn(move || {
-                idle_priority();
                 let mut sha = Sha256::new();
                 for block in inbox {
                     sha.update(&block[..]);
@@ -144,17 +147,6 @@ impl Hasher {
             }
             Hasher::Inline(sha) => FixtureDigest::ready(hex(sha.finalize().into())),
         }
-    }
-}
-
-/// Moves the calling thread to the idle scheduling class: it runs only on a core nothing else
-/// wants. Where that is refused or unknown the thread keeps its priority, which costs time only.
-fn idle_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: plain system call on the calling thread (pid 0) with a valid parameter struct.
-        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     }
 }
 
