@@ -17,13 +17,12 @@
 //! without the lock see only committed runs: `state.json` is replaced whole, and event lines carry
 //! the generation that commits them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
-use tau_durable::atomic::StagedMany;
 use tau_durable::journal::{self, FileId, Transaction};
 use tau_durable::lock::{DirLock, Wait};
 
@@ -37,12 +36,13 @@ use crate::history;
 use crate::hooks::{Hooks, Phase};
 use crate::processed::Processed;
 use crate::rollout::line::{self, LineCache};
-use crate::state::{Health, RolloutRecord, State};
+use crate::state::{Health, State};
 use crate::sym::Sym;
 use crate::totals::add;
 use crate::{channel, now_unix_ms, Error, Result, STATE_FILE};
 
 mod cases;
+mod memories;
 mod migrate;
 mod output;
 mod preview;
@@ -51,6 +51,7 @@ mod render;
 
 use cases::{case_report, skipped_cases};
 pub use cases::{CaseReport, SkippedCase};
+use memories::{stage_memories, write_memories};
 use output::{Channel, History, Kept};
 pub use preview::{preview, Preview, PreviewCase};
 
@@ -249,7 +250,7 @@ pub fn run(
                 cases.push(case_report(&result));
             }
             match batches.push(result) {
-                Some(batch) => hand_over(
+                Some(batch) => render::hand_over(
                     &batch,
                     &mut history_lines,
                     [&mut log_lines, &mut context_lines],
@@ -259,7 +260,7 @@ pub fn run(
         };
         let counts = cycle::drain(queue, &options.limits, driver, hooks, &mut sink)?;
         if let Some(batch) = batches.rest() {
-            hand_over(
+            render::hand_over(
                 &batch,
                 &mut history_lines,
                 [&mut log_lines, &mut context_lines],
@@ -377,16 +378,6 @@ fn free_elsewhere<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
-/// Hands `batch` to every lane.
-fn hand_over(
-    batch: &render::Batch,
-    history: &mut render::Renderer<'_, History>,
-    channels: [&mut render::Renderer<'_, Channel>; 2],
-) -> Result<()> {
-    history.send(batch)?;
-    channels.into_iter().try_for_each(|lane| lane.send(batch))
-}
-
 fn cycle_report(
     counts: &Counts,
     health: &Health,
@@ -418,37 +409,6 @@ fn cycle_report(
         backlog_cases: counts.backlog,
         failure_streak: health.failure_streak,
     }
-}
-
-/// Regenerates `MEMORY.md` for each of `blueprints` from committed state.
-fn write_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> Result<()> {
-    Ok(stage_memories(dir, state, blueprints)?.commit()?)
-}
-
-/// Writes the `MEMORY.md` of each of `blueprints`, as `state` has it, beside its target.
-fn stage_memories(dir: &Path, state: &State, blueprints: &BTreeSet<String>) -> Result<StagedMany> {
-    let mut by_blueprint: BTreeMap<&str, Vec<&RolloutRecord>> = blueprints
-        .iter()
-        .map(|b| (b.as_str(), Vec::new()))
-        .collect();
-    for record in &state.rollouts {
-        if let Some(list) = by_blueprint.get_mut(record.blueprint_id.as_str()) {
-            list.push(record);
-        }
-    }
-    let mut files = Vec::with_capacity(by_blueprint.len());
-    for (blueprint, records) in by_blueprint {
-        // A name from a hand-edited journal that is not a blueprint id is not ours to write.
-        if crate::blueprint::check_id(blueprint).is_err() {
-            continue;
-        }
-        let path = channel::memory_path(dir, blueprint);
-        tau_durable::guard::refuse_symlinks_at(dir, &path)?;
-        let text = channel::render_memory(blueprint, records.into_iter());
-        files.push((path, text.into_bytes()));
-    }
-    // All at once: their fsyncs overlap instead of queueing one behind another.
-    Ok(tau_durable::atomic::stage_many(&files)?)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 use tau_durable::journal::Appender;
 
-use super::output::Lane;
+use super::output::{Channel, History, Lane};
 use crate::cycle::CaseResult;
 use crate::Result;
 
@@ -120,6 +120,16 @@ impl Batches {
     fn take(&mut self) -> Batch {
         Arc::new(std::mem::replace(&mut self.open, Vec::with_capacity(BATCH)))
     }
+}
+
+/// Hands `batch` to every lane.
+pub(super) fn hand_over(
+    batch: &Batch,
+    history: &mut Renderer<'_, History>,
+    channels: [&mut Renderer<'_, Channel>; 2],
+) -> Result<()> {
+    history.send(batch)?;
+    channels.into_iter().try_for_each(|lane| lane.send(batch))
 }
 
 /// The render thread only stops without an error of its own by panicking, which the scope then
