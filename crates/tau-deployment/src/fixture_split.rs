@@ -142,16 +142,17 @@ fn parse_run(text: &str) -> Run {
     let mut cases = Vec::new();
     let mut consumed = 0;
     loop {
-        let rest = &text.as_bytes()[consumed..];
-        let mut stream = serde_json::Deserializer::from_str(&text[consumed..]).into_iter::<Case>();
+        let rest = &text[consumed..];
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Case>();
         let Some(Ok(case)) = stream.next() else {
             break;
         };
         let mut end = stream.byte_offset();
-        while end < rest.len() && is_space(rest[end]) {
+        let bytes = rest.as_bytes();
+        while end < bytes.len() && is_space(bytes[end]) {
             end += 1;
         }
-        if rest.get(end) != Some(&b',') {
+        if bytes.get(end) != Some(&b',') {
             break;
         }
         if cases.is_empty() {

@@ -3,7 +3,7 @@
 //! What an evaluated case leaves behind (its rollout record and history line, its processed-key
 //! digest, its two channel-store lines) is most of the bytes a run writes, and rendering them on
 //! the thread that evaluates the cases made that thread the whole run's bottleneck. Here the
-//! runner collects the results into batches ([`Batches`]) and hands every batch, shared, to each
+//! runner collects the results into batches ([`Lanes`]) and hands every batch, shared, to each
 //! lane's thread; the thread renders into one buffer per file and appends each full buffer
 //! itself, through an [`Appender`] the transaction lent it for its files, then fills the same
 //! buffer again while it is still in that core's cache. No two lanes write the same file, so each
@@ -23,7 +23,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 use tau_durable::journal::Appender;
 
-use super::output::{Channel, History, Lane};
+use super::output::{Channel, History, Kept, Lane};
 use crate::cycle::CaseResult;
 use crate::Result;
 
@@ -94,42 +94,59 @@ impl<'scope, L: Lane + 'scope> Renderer<'scope, L> {
     }
 }
 
-/// Results collected into batches of [`BATCH`].
-pub(super) struct Batches {
+/// The three lanes of a run, fed one batch of [`BATCH`] results at a time.
+pub(super) struct Lanes<'scope> {
+    history: Renderer<'scope, History>,
+    channels: [Renderer<'scope, Channel>; 2],
     open: Vec<CaseResult<'static>>,
 }
 
-impl Batches {
-    pub(super) fn new() -> Self {
-        Batches {
+impl<'scope> Lanes<'scope> {
+    /// Starts the history lane and the two channel-store lanes, each writing through its
+    /// appender.
+    pub(super) fn spawn(
+        scope: &'scope Scope<'scope, '_>,
+        (history, history_out): (History, Appender),
+        channels: [(Channel, Appender); 2],
+    ) -> Self {
+        Lanes {
+            history: Renderer::spawn(scope, history, history_out),
+            channels: channels.map(|(lane, out)| Renderer::spawn(scope, lane, out)),
             open: Vec::with_capacity(BATCH),
         }
     }
 
-    /// Adds `result`; returns the batch it completes.
-    pub(super) fn push(&mut self, result: CaseResult<'static>) -> Option<Batch> {
+    /// Adds `result`, handing the batch it completes to every lane.
+    pub(super) fn push(&mut self, result: CaseResult<'static>) -> Result<()> {
         self.open.push(result);
-        (self.open.len() == BATCH).then(|| self.take())
+        if self.open.len() < BATCH {
+            return Ok(());
+        }
+        self.hand_over()
     }
 
-    /// The results not handed over yet, if any.
-    pub(super) fn rest(mut self) -> Option<Batch> {
-        (!self.open.is_empty()).then(|| self.take())
+    fn hand_over(&mut self) -> Result<()> {
+        let batch: Batch = Arc::new(std::mem::replace(&mut self.open, Vec::with_capacity(BATCH)));
+        self.history.send(&batch)?;
+        self.channels
+            .iter_mut()
+            .try_for_each(|lane| lane.send(&batch))
     }
 
-    fn take(&mut self) -> Batch {
-        Arc::new(std::mem::replace(&mut self.open, Vec::with_capacity(BATCH)))
+    /// Hands over the last results, waits until every line is written and returns the lanes'
+    /// appenders and what the history lane keeps.
+    pub(super) fn finish(mut self) -> Result<(Vec<Appender>, Kept)> {
+        if !self.open.is_empty() {
+            self.hand_over()?;
+        }
+        let (history_out, kept) = self.history.finish()?;
+        let mut outs = vec![history_out];
+        for lane in self.channels {
+            let (out, ()) = lane.finish()?;
+            outs.push(out);
+        }
+        Ok((outs, kept))
     }
-}
-
-/// Hands `batch` to every lane.
-pub(super) fn hand_over(
-    batch: &Batch,
-    history: &mut Renderer<'_, History>,
-    channels: [&mut Renderer<'_, Channel>; 2],
-) -> Result<()> {
-    history.send(batch)?;
-    channels.into_iter().try_for_each(|lane| lane.send(batch))
 }
 
 /// The render thread only stops without an error of its own by panicking, which the scope then
